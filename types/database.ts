@@ -1,0 +1,301 @@
+export type Json =
+  | string
+  | number
+  | boolean
+  | null
+  | { [key: string]: Json | undefined }
+  | Json[];
+
+export type Database = {
+  public: {
+    Tables: {
+      analytics_events: {
+        Row: {
+          anonymous_id: string | null;
+          country: string | null;
+          device: string | null;
+          event_type: string;
+          id: string;
+          listener_key: string | null;
+          mashup_id: string | null;
+          properties: NonNullable<Json>;
+          received_at: string;
+          session_id: string | null;
+          timestamp: string;
+          user_id: string | null;
+        };
+        Insert: {
+          anonymous_id?: string | null;
+          country?: string | null;
+          device?: string | null;
+          event_type: string;
+          id?: string;
+          listener_key?: never;
+          mashup_id?: never;
+          properties?: NonNullable<Json>;
+          received_at?: string;
+          session_id?: string | null;
+          timestamp?: string;
+          user_id?: string | null;
+        };
+        Update: {
+          anonymous_id?: string | null;
+          country?: string | null;
+          device?: string | null;
+          event_type?: string;
+          id?: string;
+          listener_key?: never;
+          mashup_id?: never;
+          properties?: NonNullable<Json>;
+          received_at?: string;
+          session_id?: string | null;
+          timestamp?: string;
+          user_id?: string | null;
+        };
+        Relationships: [];
+      };
+      follows: {
+        Row: {
+          created_at: string;
+          creator_id: string;
+          follower_id: string;
+        };
+        Insert: {
+          created_at?: string;
+          creator_id: string;
+          follower_id: string;
+        };
+        Update: {
+          created_at?: string;
+          creator_id?: string;
+          follower_id?: string;
+        };
+        Relationships: [];
+      };
+      mashup_daily_stats: {
+        Row: {
+          avg_watch_time: number | null;
+          comments: number | null;
+          date: string;
+          downloads: number | null;
+          id: string;
+          likes: number | null;
+          mashup_id: string;
+          plays: number | null;
+          shares: number | null;
+          unique_plays: number | null;
+        };
+        Insert: {
+          avg_watch_time?: number | null;
+          comments?: number | null;
+          date: string;
+          downloads?: number | null;
+          id?: string;
+          likes?: number | null;
+          mashup_id: string;
+          plays?: number | null;
+          shares?: number | null;
+          unique_plays?: number | null;
+        };
+        Update: {
+          avg_watch_time?: number | null;
+          comments?: number | null;
+          date?: string;
+          downloads?: number | null;
+          id?: string;
+          likes?: number | null;
+          mashup_id?: string;
+          plays?: number | null;
+          shares?: number | null;
+          unique_plays?: number | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_daily_stats_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: false;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      mashups: {
+        Row: {
+          created_at: string;
+          creator_id: string;
+          duration_seconds: number;
+          id: string;
+          title: string;
+        };
+        Insert: {
+          created_at?: string;
+          creator_id: string;
+          duration_seconds: number;
+          id?: string;
+          title: string;
+        };
+        Update: {
+          created_at?: string;
+          creator_id?: string;
+          duration_seconds?: number;
+          id?: string;
+          title?: string;
+        };
+        Relationships: [];
+      };
+      user_daily_stats: {
+        Row: {
+          date: string;
+          followers_gained: number | null;
+          id: string;
+          mashups_created: number | null;
+          plays_received: number | null;
+          user_id: string;
+        };
+        Insert: {
+          date: string;
+          followers_gained?: number | null;
+          id?: string;
+          mashups_created?: number | null;
+          plays_received?: number | null;
+          user_id: string;
+        };
+        Update: {
+          date?: string;
+          followers_gained?: number | null;
+          id?: string;
+          mashups_created?: number | null;
+          plays_received?: number | null;
+          user_id?: string;
+        };
+        Relationships: [];
+      };
+    };
+    Views: {
+      [_ in never]: never;
+    };
+    Functions: {
+      whoami: { Args: Record<PropertyKey, never>; Returns: Json };
+    };
+    Enums: {
+      [_ in never]: never;
+    };
+    CompositeTypes: {
+      [_ in never]: never;
+    };
+  };
+};
+
+type DatabaseWithoutInternals = Omit<Database, "__InternalSupabase">;
+
+type DefaultSchema = DatabaseWithoutInternals[Extract<keyof Database, "public">];
+
+export type Tables<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends (DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof (
+      & DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+      & DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"]
+    )
+    : never) = never,
+> = DefaultSchemaTableNameOrOptions extends {
+  schema: keyof DatabaseWithoutInternals;
+} ? (
+    & DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    & DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"]
+  )[TableName] extends {
+    Row: infer R;
+  } ? R
+  : never
+  : DefaultSchemaTableNameOrOptions extends keyof (
+    & DefaultSchema["Tables"]
+    & DefaultSchema["Views"]
+  ) ? (
+      & DefaultSchema["Tables"]
+      & DefaultSchema["Views"]
+    )[DefaultSchemaTableNameOrOptions] extends {
+      Row: infer R;
+    } ? R
+    : never
+  : never;
+
+export type TablesInsert<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends (DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never) = never,
+> = DefaultSchemaTableNameOrOptions extends {
+  schema: keyof DatabaseWithoutInternals;
+} ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+    Insert: infer I;
+  } ? I
+  : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+    ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Insert: infer I;
+    } ? I
+    : never
+  : never;
+
+export type TablesUpdate<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends (DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never) = never,
+> = DefaultSchemaTableNameOrOptions extends {
+  schema: keyof DatabaseWithoutInternals;
+} ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+    Update: infer U;
+  } ? U
+  : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+    ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Update: infer U;
+    } ? U
+    : never
+  : never;
+
+export type Enums<
+  DefaultSchemaEnumNameOrOptions extends
+    | keyof DefaultSchema["Enums"]
+    | { schema: keyof DatabaseWithoutInternals },
+  EnumName extends (DefaultSchemaEnumNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"]
+    : never) = never,
+> = DefaultSchemaEnumNameOrOptions extends {
+  schema: keyof DatabaseWithoutInternals;
+} ? DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"][EnumName]
+  : DefaultSchemaEnumNameOrOptions extends keyof DefaultSchema["Enums"]
+    ? DefaultSchema["Enums"][DefaultSchemaEnumNameOrOptions]
+  : never;
+
+export type CompositeTypes<
+  PublicCompositeTypeNameOrOptions extends
+    | keyof DefaultSchema["CompositeTypes"]
+    | { schema: keyof DatabaseWithoutInternals },
+  CompositeTypeName extends (PublicCompositeTypeNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"]
+    : never) = never,
+> = PublicCompositeTypeNameOrOptions extends {
+  schema: keyof DatabaseWithoutInternals;
+} ? DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"][CompositeTypeName]
+  : PublicCompositeTypeNameOrOptions extends keyof DefaultSchema["CompositeTypes"]
+    ? DefaultSchema["CompositeTypes"][PublicCompositeTypeNameOrOptions]
+  : never;
+
+export const Constants = {
+  public: {
+    Enums: {},
+  },
+} as const;
