@@ -1,0 +1,87 @@
+// analytics: the plan's three dashboard responses (verify_jwt = true).
+//   GET /analytics/dashboard          ?start&end&tz&limit  -> the creator's dashboard
+//   GET /analytics/mashups/:id        ?start&end&tz        -> one mashup's analytics
+//   GET /analytics/realtime                                -> live listeners from Redis
+// Parse the query, authorize from the JWT, call one RPC as the caller (so RLS decides what the
+// caller may see, exactly as a direct RPC call would), shape the plan's JSON.
+import { preflight } from "../_shared/cors.ts";
+import { json, jsonError } from "../_shared/http.ts";
+import { AuthError, type Caller, callerFrom } from "../_shared/auth.ts";
+import { asCaller, asService } from "../_shared/db.ts";
+import { parsePeriodQuery } from "./params.ts";
+import { readRealtimeFor } from "./realtime.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Rollups are folded in every 5 minutes: a minute of private caching loses nothing.
+const CACHE_ROLLUPS = { "Cache-Control": "private, max-age=60", Vary: "Authorization" };
+const CACHE_REALTIME = { "Cache-Control": "private, max-age=5", Vary: "Authorization" };
+const NOT_FOUND = () => jsonError(404, "mashup not found", "id");
+
+Deno.serve(async (req) => {
+  const pre = preflight(req);
+  if (pre) return pre;
+  if (req.method !== "GET") return jsonError(405, "only GET is supported", "method");
+
+  // parse
+  const url = new URL(req.url);
+  const path = url.pathname.replace(/^.*?\/analytics(?=\/|$)/, "").replace(/\/+$/, "");
+  const route = path === "/dashboard"
+    ? { kind: "dashboard" as const }
+    : path === "/realtime"
+    ? { kind: "realtime" as const }
+    : path.startsWith("/mashups/")
+    ? { kind: "mashup" as const, id: decodeURIComponent(path.slice("/mashups/".length)) }
+    : null;
+  if (!route) return jsonError(404, `no such endpoint: ${path || "/"}`, "path");
+
+  // authorize
+  let caller: Caller;
+  try {
+    caller = await callerFrom(req);
+  } catch (e) {
+    if (e instanceof AuthError) return jsonError(401, e.message, "authorization");
+    throw e;
+  }
+  if (caller.kind === "anon") return jsonError(401, "sign in: a user or service-role JWT is required", "authorization");
+
+  // query + shape
+  if (route.kind === "realtime") {
+    const body = await readRealtimeFor(caller);
+    return json(body, 200, CACHE_REALTIME);
+  }
+
+  const q = parsePeriodQuery(url.searchParams);
+  if ("error" in q) return jsonError(400, q.error, q.field);
+  const db = caller.kind === "service" ? asService() : asCaller(caller.token);
+
+  if (route.kind === "dashboard") {
+    const { data, error } = await db.rpc("get_creator_dashboard", {
+      p_start: q.start,
+      p_end: q.end,
+      p_tz: q.tz,
+      p_limit: q.limit,
+    });
+    if (error) return rpcError(error);
+    return json(data, 200, CACHE_ROLLUPS);
+  }
+
+  if (!UUID.test(route.id)) return jsonError(400, "id must be a UUID", "id");
+  const { data, error } = await db.rpc("get_mashup_analytics", {
+    p_mashup_id: route.id,
+    p_start: q.start,
+    p_end: q.end,
+    p_tz: q.tz,
+  });
+  if (error) return rpcError(error);
+  if (data === null) return NOT_FOUND();
+  return json(data, 200, CACHE_ROLLUPS);
+});
+
+/** SQL errors the dashboard functions raise on purpose map to the same 4xx the edge gives. */
+function rpcError(error: { code?: string; message: string; hint?: string | null }): Response {
+  if (error.code === "P0002") return NOT_FOUND();
+  if (error.code === "22023") return jsonError(400, error.message, error.hint ?? undefined);
+  if (error.code === "42501") return jsonError(403, error.message);
+  console.error("analytics rpc failed", error);
+  return jsonError(500, "internal error");
+}
