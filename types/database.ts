@@ -397,6 +397,18 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      aggregate_mashup_stats: {
+        Args: { target_date: string };
+        Returns: undefined;
+      };
+      aggregate_user_stats: {
+        Args: { target_date: string };
+        Returns: undefined;
+      };
+      refresh_materialized_views: {
+        Args: Record<PropertyKey, never>;
+        Returns: undefined;
+      };
       whoami: { Args: Record<PropertyKey, never>; Returns: Json };
     };
     Enums: {
