@@ -42,7 +42,9 @@ DEMO_CREATOR_ID=11111111-1111-4111-8111-111111111111
 DEMO_CREATOR_EMAIL=demo@mashups.local
 
 API_URL="http://127.0.0.1:$GATEWAY_PORT"
-DB_URL="postgresql://postgres:$DB_PASSWORD@127.0.0.1:$PG_PORT/postgres"
+# sslmode=disable: the local server has no TLS, and the Supabase CLI insists on TLS for any --db-url
+# whose port is not config.toml's [db] port (so with STACK_PORT set it would refuse to connect).
+DB_URL="postgresql://postgres:$DB_PASSWORD@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 REDIS_REST_URL="http://127.0.0.1:$REDIS_REST_PORT"
 
 APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-15-cron postgresql-15-pgtap
