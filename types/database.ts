@@ -9,6 +9,33 @@ export type Json =
 export type Database = {
   public: {
     Tables: {
+      analytics_bot_events: {
+        Row: {
+          event_type: string;
+          id: string;
+          properties: NonNullable<Json>;
+          received_at: string;
+          timestamp: string;
+          user_agent: string | null;
+        };
+        Insert: {
+          event_type: string;
+          id: string;
+          properties?: NonNullable<Json>;
+          received_at?: string;
+          timestamp?: string;
+          user_agent?: string | null;
+        };
+        Update: {
+          event_type?: string;
+          id?: string;
+          properties?: NonNullable<Json>;
+          received_at?: string;
+          timestamp?: string;
+          user_agent?: string | null;
+        };
+        Relationships: [];
+      };
       analytics_events: {
         Row: {
           anonymous_id: string | null;
@@ -175,6 +202,16 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      ingest_events: {
+        Args: { events: Json };
+        Returns: {
+          id: string;
+          is_new: boolean;
+          listener_key: string;
+          ordinality: number;
+          timestamp: string;
+        }[];
+      };
       whoami: { Args: Record<PropertyKey, never>; Returns: Json };
     };
     Enums: {
