@@ -31,7 +31,8 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 // Ids are checked for the 8-4-4-4-12 hex shape, not for an RFC 4122 version nibble: ids minted by
 // md5()::uuid in SQL (the seed's) are valid uuids to Postgres and must be valid here too.
-const uuid = () => z.guid({ error: "Invalid UUID" });
+const uuid = () =>
+  z.guid({ error: (issue) => (issue.code === "invalid_format" ? "Invalid UUID" : undefined) });
 /** A short label chosen by the client: platform, format, reaction, tier. */
 const label = () => z.string().trim().min(1).max(64);
 /** Seconds within one play; a day is far beyond any mashup. */
@@ -92,9 +93,15 @@ export const mashupCreated = eventOf(
   }),
 );
 export const aiReaction = eventOf("ai_reaction", z.object({ mashup_id: uuid(), reaction: label() }));
-export const commentPosted = eventOf("comment_posted", z.object({ mashup_id: uuid(), has_media: z.boolean() }));
+export const commentPosted = eventOf(
+  "comment_posted",
+  z.object({ mashup_id: uuid(), has_media: z.boolean() }),
+);
 export const userFollowed = eventOf("user_followed", z.object({ creator_id: uuid() }));
-export const subscriptionUpgraded = eventOf("subscription_upgraded", z.object({ from: label(), to: label() }));
+export const subscriptionUpgraded = eventOf(
+  "subscription_upgraded",
+  z.object({ from: label(), to: label() }),
+);
 
 /** One schema per event type. */
 export const eventSchemas = {

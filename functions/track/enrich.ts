@@ -89,7 +89,9 @@ export function eventTime(
   let ms = Date.parse(clientTimestamp);
   if (sentAt) ms += receivedAt.getTime() - sentAt.getTime();
   const inWindow = ms >= receivedAt.getTime() - MAX_AGE_MS && ms <= receivedAt.getTime() + maxFutureMs();
-  return inWindow ? { timestamp: new Date(ms).toISOString(), outOfWindow: false } : { timestamp: null, outOfWindow: true };
+  return inWindow
+    ? { timestamp: new Date(ms).toISOString(), outOfWindow: false }
+    : { timestamp: null, outOfWindow: true };
 }
 
 // --- source --------------------------------------------------------------------------------------

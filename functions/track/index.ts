@@ -17,9 +17,13 @@ Deno.serve(async (req) => {
   const pre = preflight(req);
   if (pre) return pre;
   const format = wireFormatOf(new URL(req.url).pathname);
-  if (!format) return jsonError(404, "not found: POST to /track or to PostHog's /track/capture, /batch, /e", "path");
+  if (!format) {
+    return jsonError(404, "not found: POST to /track or to PostHog's /track/capture, /batch, /e", "path");
+  }
   if (req.method !== "POST") {
-    return json({ error: `method: ${req.method} not allowed, use POST`, field: "method" }, 405, { Allow: "POST, OPTIONS" });
+    return json({ error: `method: ${req.method} not allowed, use POST`, field: "method" }, 405, {
+      Allow: "POST, OPTIONS",
+    });
   }
 
   // parse
@@ -64,7 +68,8 @@ Deno.serve(async (req) => {
 
   // shape: a request whose every event was refused is a 400; otherwise the per-event outcome
   const { response } = outcome;
-  const nothingTaken = response.rejected.length > 0 && response.accepted + response.duplicates + response.ignored === 0;
+  const nothingTaken = response.rejected.length > 0 &&
+    response.accepted + response.duplicates + response.ignored === 0;
   if (nothingTaken) return json({ error: "no valid event in the request", ...response }, 400);
   return json(response, 200, { "Cache-Control": "no-store" });
 });

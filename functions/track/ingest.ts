@@ -59,7 +59,8 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
     if (!userId && !event.anonymous_id && !event.session_id) {
       rejected.push({
         index,
-        error: `events[${index}].anonymous_id: Required: an event without a signed-in user needs anonymous_id or session_id`,
+        error:
+          `events[${index}].anonymous_id: Required: an event without a signed-in user needs anonymous_id or session_id`,
       });
       return;
     }
@@ -87,13 +88,27 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
   return { rows, rejected, ignored };
 }
 
-type IngestResult = { ordinality: number; id: string; is_new: boolean; timestamp: string | null; listener_key: string | null };
+type IngestResult = {
+  ordinality: number;
+  id: string;
+  is_new: boolean;
+  timestamp: string | null;
+  listener_key: string | null;
+};
 
 export class StoreError extends Error {}
 
 /** Stores the rows in one RPC; returns the response and the events new to analytics_events. */
-export async function store(db: SupabaseClient, prepared: Prepared): Promise<{ response: TrackResponse; fresh: RealtimeEvent[] }> {
-  const response: TrackResponse = { accepted: 0, duplicates: 0, rejected: prepared.rejected, ignored: prepared.ignored };
+export async function store(
+  db: SupabaseClient,
+  prepared: Prepared,
+): Promise<{ response: TrackResponse; fresh: RealtimeEvent[] }> {
+  const response: TrackResponse = {
+    accepted: 0,
+    duplicates: 0,
+    rejected: prepared.rejected,
+    ignored: prepared.ignored,
+  };
   const fresh: RealtimeEvent[] = [];
   if (prepared.rows.length === 0) return { response, fresh };
 
@@ -131,11 +146,16 @@ export async function countRealtime(fresh: RealtimeEvent[]): Promise<void> {
     await Promise.race([
       recordRealtime(fresh),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${REALTIME_TIMEOUT_MS} ms`)), REALTIME_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no answer in ${REALTIME_TIMEOUT_MS} ms`)),
+          REALTIME_TIMEOUT_MS,
+        );
       }),
     ]);
   } catch (e) {
-    console.error(`[track] realtime counters not updated for ${fresh.length} events: ${(e as Error).message}`);
+    console.error(
+      `[track] realtime counters not updated for ${fresh.length} events: ${(e as Error).message}`,
+    );
   } finally {
     clearTimeout(timer);
   }

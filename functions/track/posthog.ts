@@ -29,14 +29,19 @@ const CATALOG_NAME: Record<string, string> = {
 export function postHogBatch(body: unknown): RawBatch {
   if (Array.isArray(body)) return { events: checkedEvents(body, "batch"), sentAt: null };
   if (typeof body !== "object" || body === null) {
-    throw new RequestError(400, "body: expected a PostHog event, an array of events or { batch: [...] }", "body");
+    throw new RequestError(
+      400,
+      "body: expected a PostHog event, an array of events or { batch: [...] }",
+      "body",
+    );
   }
   const { batch, sent_at } = body as { batch?: unknown; sent_at?: unknown };
   if (batch !== undefined) return { events: checkedEvents(batch, "batch"), sentAt: sentAtOf(sent_at) };
   return { events: [body], sentAt: sentAtOf(sent_at) };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 const text = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : undefined);
 
 /** Maps one PostHog event (a `$` event is ignored). Anything malformed is passed on as is, for validation to name. */
@@ -53,7 +58,9 @@ export function fromPostHogEvent(event: unknown): Received {
     if (!(catalogName in properties) || catalogName === key) properties[catalogName] = value;
   }
   // posthog-js knows where a visitor came from even when the app does not say.
-  if (name === "mashup_played" && properties.source === undefined && typeof props.$referring_domain === "string") {
+  if (
+    name === "mashup_played" && properties.source === undefined && typeof props.$referring_domain === "string"
+  ) {
     properties.source = props.$referring_domain;
   }
 

@@ -33,7 +33,11 @@ export async function readBody(req: Request): Promise<Uint8Array> {
   return await collect(req.body, MAX_BODY_BYTES, "body: larger than " + MIB);
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, limit: number, tooLarge: string): Promise<Uint8Array> {
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  tooLarge: string,
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = stream.getReader();
@@ -74,7 +78,11 @@ async function decodeContentEncoding(req: Request, bytes: Uint8Array): Promise<U
   const encoding = (req.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
   if (encoding === "gzip" || encoding === "x-gzip") return await gunzip(bytes);
   if (encoding !== "identity" && encoding !== "") {
-    throw new RequestError(415, `content-encoding: ${encoding} is not supported (use gzip)`, "content-encoding");
+    throw new RequestError(
+      415,
+      `content-encoding: ${encoding} is not supported (use gzip)`,
+      "content-encoding",
+    );
   }
   return bytes;
 }
@@ -104,13 +112,23 @@ function parseJson(text: string): unknown {
 export async function nativeBody(req: Request): Promise<unknown> {
   const type = mediaType(req);
   if (type !== "application/json" && type !== "text/plain") {
-    throw new RequestError(415, `content-type: expected application/json, got ${type || "none"}`, "content-type");
+    throw new RequestError(
+      415,
+      `content-type: expected application/json, got ${type || "none"}`,
+      "content-type",
+    );
   }
   const bytes = await decodeContentEncoding(req, await readBody(req));
   return parseJson(utf8(bytes));
 }
 
-const POSTHOG_TYPES = ["", "application/json", "text/plain", "application/x-www-form-urlencoded", "application/octet-stream"];
+const POSTHOG_TYPES = [
+  "",
+  "application/json",
+  "text/plain",
+  "application/x-www-form-urlencoded",
+  "application/octet-stream",
+];
 
 /**
  * A PostHog body, in any form its clients send: JSON; gzip (Content-Encoding, or
@@ -120,8 +138,12 @@ const POSTHOG_TYPES = ["", "application/json", "text/plain", "application/x-www-
 export async function postHogBody(req: Request): Promise<unknown> {
   const type = mediaType(req);
   if (!POSTHOG_TYPES.includes(type)) {
-    throw new RequestError(415, `content-type: expected application/json, text/plain or ` +
-      `application/x-www-form-urlencoded, got ${type}`, "content-type");
+    throw new RequestError(
+      415,
+      `content-type: expected application/json, text/plain or ` +
+        `application/x-www-form-urlencoded, got ${type}`,
+      "content-type",
+    );
   }
   let bytes = await decodeContentEncoding(req, await readBody(req));
   if (isGzip(bytes)) bytes = await gunzip(bytes);
@@ -164,7 +186,11 @@ export function checkedEvents(events: unknown, field: string): unknown[] {
   if (!Array.isArray(events)) throw new RequestError(400, `${field}: expected an array`, field);
   if (events.length === 0) throw new RequestError(400, `${field}: expected at least 1 event`, field);
   if (events.length > MAX_BATCH_EVENTS) {
-    throw new RequestError(413, `${field}: ${events.length} events, at most ${MAX_BATCH_EVENTS} per request`, field);
+    throw new RequestError(
+      413,
+      `${field}: ${events.length} events, at most ${MAX_BATCH_EVENTS} per request`,
+      field,
+    );
   }
   return events;
 }
