@@ -22,7 +22,7 @@ export const UA = {
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36",
 };
 
-export const uuid = () => crypto.randomUUID();
+export const uuid = (): string => crypto.randomUUID();
 
 /** The properties of a valid event of each type, for fresh mashup / play / creator ids. */
 export function validProperties(type: EventType, ids = { mashup: uuid(), play: uuid(), creator: uuid() }) {
