@@ -13,12 +13,7 @@ export async function assertRejects(fn: () => Promise<unknown>, _cls: unknown, i
     await fn();
   } catch (e) {
     threw = true;
-    if (includes) {
-      nodeAssert.ok(
-        String((e as Error).message).includes(includes),
-        `error "${(e as Error).message}" should include "${includes}"`,
-      );
-    }
+    if (includes) nodeAssert.ok(String((e as Error).message).includes(includes), `error "${(e as Error).message}" should include "${includes}"`);
   }
   nodeAssert.ok(threw, "expected a rejection");
 }

@@ -29,10 +29,7 @@ export function anonClient(): SupabaseClient<Database> {
 
 /** A client signed in with a user's access token (a JWT signed with the project's secret). */
 export function userClient(accessToken: string): SupabaseClient<Database> {
-  return createClient<Database>(API_URL, ANON_KEY, {
-    ...noSession,
-    accessToken: () => Promise.resolve(accessToken),
-  });
+  return createClient<Database>(API_URL, ANON_KEY, { ...noSession, accessToken: () => Promise.resolve(accessToken) });
 }
 
 export function serviceClient(): SupabaseClient<Database> {

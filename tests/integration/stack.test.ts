@@ -54,8 +54,7 @@ Deno.test("the gateway refuses REST calls without a project API key", async () =
 });
 
 async function redisCli(...args: string[]): Promise<string> {
-  const out = await new Deno.Command("redis-cli", { args: ["-p", ENV.REDIS_PORT, "--no-raw", ...args] })
-    .output();
+  const out = await new Deno.Command("redis-cli", { args: ["-p", ENV.REDIS_PORT, "--no-raw", ...args] }).output();
   return new TextDecoder().decode(out.stdout).trim();
 }
 
@@ -68,11 +67,7 @@ Deno.test("@upstash/redis with default options gets Redis's answers through the 
   assertEquals(await redisCli("GET", `${k}:plays`), '"2"', "the value really is in Redis");
   await redis.set(`${k}:title`, "Summer Vibes — ünïcode ✓");
   assertEquals(await redis.get(`${k}:title`), "Summer Vibes — ünïcode ✓");
-  assertEquals(await redis.mget(`${k}:plays`, `${k}:missing`, `${k}:title`), [
-    2,
-    null,
-    "Summer Vibes — ünïcode ✓",
-  ]);
+  assertEquals(await redis.mget(`${k}:plays`, `${k}:missing`, `${k}:title`), [2, null, "Summer Vibes — ünïcode ✓"]);
   assertEquals(await redis.getdel(`${k}:plays`), 2);
   assertEquals(await redis.get(`${k}:plays`), null);
   assertEquals(await redisCli("EXISTS", `${k}:plays`), "(integer) 0");
@@ -85,10 +80,7 @@ Deno.test("@upstash/redis with default options gets Redis's answers through the 
   const seen = new Set<string>();
   let cursor: string | number = 0;
   do {
-    const [next, keys]: [string | number, string[]] = await redis.scan(cursor, {
-      match: `${k}:scan:*`,
-      count: 7,
-    });
+    const [next, keys]: [string | number, string[]] = await redis.scan(cursor, { match: `${k}:scan:*`, count: 7 });
     keys.forEach((x) => seen.add(x));
     cursor = next;
   } while (String(cursor) !== "0");
@@ -113,12 +105,7 @@ Deno.test("@upstash/redis with default options gets Redis's answers through the 
   assertEquals(await redisCli("GET", `${k}:e`), '"7"');
 
   await assertRejects(() => redis.hincrby(`${k}:title`, "x", 1), Error, "WRONGTYPE");
-  await redisCli(
-    "EVAL",
-    `for _,k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end`,
-    "0",
-    `${k}*`,
-  );
+  await redisCli("EVAL", `for _,k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end`, "0", `${k}*`);
 });
 
 Deno.test("the Upstash REST endpoint refuses a wrong token with 401", async () => {
