@@ -19,19 +19,19 @@ export type RequestContext = {
   userAgent: string | null;
 };
 
-/** A row for public.ingest_events. */
+/** A row for public.ingest_events. Absent fields are null there: leaving them out keeps the RPC body small. */
 type IngestRow = {
   id: string;
   type: TrackEvent["type"];
   properties: Record<string, unknown>;
-  timestamp: string | null;
-  user_id: string | null;
-  session_id: string | null;
-  anonymous_id: string | null;
-  country: string | null;
-  device: string | null;
-  bot: boolean;
-  user_agent: string | null;
+  timestamp?: string;
+  user_id?: string;
+  session_id?: string;
+  anonymous_id?: string;
+  country?: string;
+  device?: string;
+  bot?: true;
+  user_agent?: string;
 };
 
 type Prepared = { rows: IngestRow[]; rejected: TrackResponse["rejected"]; ignored: number };
@@ -75,14 +75,13 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
       id: event.id ?? crypto.randomUUID(),
       type: event.type,
       properties,
-      timestamp: time.timestamp,
-      user_id: userId,
-      session_id: event.session_id ?? null,
-      anonymous_id: event.anonymous_id ?? null,
-      country: ctx.country,
-      device: agent.device,
-      bot: agent.bot,
-      user_agent: agent.bot ? agent.userAgent : null,
+      timestamp: time.timestamp ?? undefined,
+      user_id: userId ?? undefined,
+      session_id: event.session_id,
+      anonymous_id: event.anonymous_id,
+      country: ctx.country ?? undefined,
+      device: agent.device ?? undefined,
+      ...(agent.bot ? { bot: true as const, user_agent: agent.userAgent ?? undefined } : {}),
     });
   });
   return { rows, rejected, ignored };
