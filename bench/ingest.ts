@@ -191,6 +191,8 @@ try {
     `p95 ${latency.p95.toFixed(1)} ms, mean ${latency.mean.toFixed(1)} ms`,
   ].join("\n");
   console.log(`\n${table}`);
+  const ratios = results.batch500.map((x, i) => x / results.copy[i]);
+  console.log(`batches of 500 / COPY per round: ${ratios.map((r) => `${Math.round(r * 100)}%`).join(", ")}`);
   const ratio = median(results.batch500) / copy;
   console.log(`\ntarget: batches of 500 >= 50% of COPY: ${ratio >= 0.5 ? "met" : "MISSED"} (${Math.round(ratio * 100)}%)`);
   console.log(`target: single-event p95 < 20 ms: ${latency.p95 < 20 ? "met" : "MISSED"} (${latency.p95.toFixed(1)} ms)`);
