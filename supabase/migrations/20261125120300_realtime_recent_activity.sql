@@ -29,7 +29,9 @@ as $$
   ),
   windowed as (
     select ev.*, floor(extract(epoch from ev.t) * 1000)::bigint as ms
-    from ev where ev.t <= p_now
+    from ev
+    -- The prefilter above is on the client timestamp; the window is on the clamped time.
+    where ev.t <= p_now and ev.t >= date_trunc('minute', p_now) - interval '59 minutes'
   )
   select jsonb_build_object(
     'active', coalesce((
