@@ -7,7 +7,7 @@ import { preflight } from "../_shared/cors.ts";
 import { json, jsonError } from "../_shared/http.ts";
 import { AuthError, callerFrom } from "../_shared/auth.ts";
 import { asService } from "../_shared/db.ts";
-import { redisClient } from "../_shared/redis.ts";
+import { redisBulkClient } from "../_shared/redis.ts";
 import { reconcileRealtime, recoverIfRedisLostData, syncRealtime } from "../_shared/realtime_sync.ts";
 
 Deno.serve(async (req) => {
@@ -40,7 +40,7 @@ Deno.serve(async (req) => {
     }
   }
 
-  const redis = redisClient();
+  const redis = redisBulkClient();
   const db = asService();
   const started = performance.now();
   try {

@@ -5,11 +5,15 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck disable=SC1091
 source "$ROOT/.env.local"
-if out=$(curl -sS -m 120 -X POST -H "Authorization: Bearer $SUPABASE_SERVICE_ROLE_KEY" \
-  -H "Content-Type: application/json" -d '{}' -w '\n%{http_code}' "$SUPABASE_URL/functions/v1/realtime-sync" 2>&1) \
-  && [ "$(tail -n 1 <<<"$out")" = 200 ]; then
-  grep -q '"recovered":true' <<<"$out" && printf '[stack] realtime: Redis rebuilt from Postgres\n' >&2
-else
-  printf '[stack] warning: realtime-sync did not run after start: %s\n' "$(head -c 300 <<<"$out")" >&2
-fi
+# Redis may still be loading its append-only file right after a start: a few tries.
+for attempt in 1 2 3 4 5; do
+  if out=$(curl -sS -m 120 -X POST -H "Authorization: Bearer $SUPABASE_SERVICE_ROLE_KEY" \
+    -H "Content-Type: application/json" -d '{}' -w '\n%{http_code}' "$SUPABASE_URL/functions/v1/realtime-sync" 2>&1) \
+    && [ "$(tail -n 1 <<<"$out")" = 200 ]; then
+    if grep -q '"recovered":true' <<<"$out"; then printf '[stack] realtime: Redis rebuilt from Postgres\n' >&2; fi
+    exit 0
+  fi
+  sleep "$attempt"
+done
+printf '[stack] warning: realtime-sync did not run after start: %s\n' "$(head -c 300 <<<"$out")" >&2
 exit 0

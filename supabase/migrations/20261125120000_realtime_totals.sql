@@ -13,7 +13,7 @@ create table public.mashup_realtime_totals (
   downloads bigint not null default 0,
   reactions bigint not null default 0,
   updated_at timestamptz not null default now()
-);
+) with (fillfactor = 70); -- room on each page: a sync's updates stay HOT (no index writes)
 comment on table public.mashup_realtime_totals is
   'Lifetime live counters per mashup, synced from Redis (mashup:{id}:<counter>) every 5 minutes.';
 

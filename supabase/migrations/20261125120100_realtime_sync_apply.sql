@@ -50,9 +50,15 @@ begin
   end if;
 
   -- One statement: parse the keys, keep those naming an existing mashup / user, add them up.
-  with parsed as (
+  with parsed as materialized (
     select split_part(d.key, ':', 1) as kind,
-           case when split_part(d.key, ':', 2) ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+           -- The id part, cast only when it is a canonical uuid (no regex: it is the cost that counts).
+           case when length(split_part(d.key, ':', 2)) = 36
+                 and translate(lower(split_part(d.key, ':', 2)), '0123456789abcdef', '') = '----'
+                 and substr(d.key, strpos(d.key, ':') + 9, 1) = '-'
+                 and substr(d.key, strpos(d.key, ':') + 14, 1) = '-'
+                 and substr(d.key, strpos(d.key, ':') + 19, 1) = '-'
+                 and substr(d.key, strpos(d.key, ':') + 24, 1) = '-'
                 then split_part(d.key, ':', 2)::uuid end as subject_id,
            split_part(d.key, ':', 3) as counter,
            (d.value)::bigint as delta
@@ -83,6 +89,7 @@ begin
     from deltas d
     where d.known and d.kind = 'mashup'
     group by d.subject_id
+    order by d.subject_id -- one lock order for every apply: concurrent batches never deadlock
     on conflict (mashup_id) do update set
       plays = t.plays + excluded.plays,
       likes = t.likes + excluded.likes,
@@ -99,6 +106,7 @@ begin
     from deltas d
     where d.known and d.kind = 'creator'
     group by d.subject_id
+    order by d.subject_id
     on conflict (creator_id) do update set
       followers = t.followers + excluded.followers,
       updated_at = excluded.updated_at

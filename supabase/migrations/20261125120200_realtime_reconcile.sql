@@ -111,7 +111,13 @@ begin
   ),
   parsed as (
     select split_part(o.key, ':', 1) as kind,
-           case when split_part(o.key, ':', 2) ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+           -- The id part, cast only when it is a canonical uuid (no regex: it is the cost that counts).
+           case when length(split_part(o.key, ':', 2)) = 36
+                 and translate(lower(split_part(o.key, ':', 2)), '0123456789abcdef', '') = '----'
+                 and substr(o.key, strpos(o.key, ':') + 9, 1) = '-'
+                 and substr(o.key, strpos(o.key, ':') + 14, 1) = '-'
+                 and substr(o.key, strpos(o.key, ':') + 19, 1) = '-'
+                 and substr(o.key, strpos(o.key, ':') + 24, 1) = '-'
                 then split_part(o.key, ':', 2)::uuid end as subject_id,
            split_part(o.key, ':', 3) as counter,
            (o.value)::bigint as delta
