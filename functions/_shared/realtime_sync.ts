@@ -27,6 +27,13 @@ export const LOCK = "sync:lock";
 export const EPOCH = "rt:epoch";
 export const pendingKey = (batchId: string) => `sync:pending:${batchId}`;
 
+/**
+ * How long after an event is stored its Redis increment may still arrive (track increments right
+ * after the insert commits, with no retries). Reconciliation treats raw events younger than this
+ * as possibly in flight and never repairs them: larger is safer, smaller converges sooner.
+ */
+export const DEFAULT_SETTLE_SECONDS = 60;
+
 /** Counters moved per Lua call / Postgres transaction. */
 export const DEFAULT_BATCH_SIZE = 20_000;
 
@@ -241,7 +248,7 @@ export async function reconcileRealtime(
     const { data, error } = await db.rpc("reconcile_realtime_totals", {
       p_outstanding: outstanding,
       p_read_at: readAt.toISOString(),
-      p_settle_seconds: options.settleSeconds ?? 30,
+      p_settle_seconds: options.settleSeconds ?? DEFAULT_SETTLE_SECONDS,
       p_reason: options.reason ?? "scheduled",
     });
     if (error) throw new Error(`reconcile_realtime_totals: ${error.message}`);

@@ -48,6 +48,9 @@ begin
   if v_new = 0 then
     return jsonb_build_object('batch_id', p_batch_id, 'applied', false);
   end if;
+  -- Batch ids are needed only while Redis may still re-send their batch: every sync re-sends the
+  -- pending ones first, so a month is far beyond any real outage.
+  delete from public.realtime_sync_batches b where b.applied_at < now() - interval '30 days';
 
   -- One statement: parse the keys, keep those naming an existing mashup / user, add them up.
   with parsed as materialized (

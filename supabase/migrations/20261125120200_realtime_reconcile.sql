@@ -56,7 +56,7 @@ revoke all on public.realtime_reconcile_runs, public.realtime_drift from anon, a
 create function public.reconcile_realtime_totals(
   p_outstanding jsonb,
   p_read_at timestamptz,
-  p_settle_seconds integer default 30,
+  p_settle_seconds integer default 60,
   p_reason text default 'scheduled'
 )
 returns jsonb
