@@ -35,7 +35,7 @@ export const pendingKey = (batchId: string) => `sync:pending:${batchId}`;
 export const DEFAULT_SETTLE_SECONDS = 60;
 
 /** Counters moved per Lua call / Postgres transaction. */
-export const DEFAULT_BATCH_SIZE = 20_000;
+export const DEFAULT_BATCH_SIZE = 10_000;
 
 // KEYS: dirty set, pending hash, batch list, lock. ARGV: batch id, max keys, time (ms).
 // Returns -1 while a reconciliation holds the lock, else "key delta\nkey delta\n...": one string,
@@ -146,7 +146,7 @@ export type SyncReport = {
 
 /**
  * Steps 1-4 until nothing is dirty (or maxBatches were moved, so one run stays bounded).
- * `parallel` move/apply loops run side by side, so Redis moves one batch while Postgres applies
+ * `parallel` (default 3) move/apply loops run side by side, so Redis moves one batch while Postgres applies
  * another; each move takes a disjoint set of keys, and update_realtime_stats writes rows in id
  * order, so concurrent applies cannot deadlock.
  */
@@ -189,7 +189,7 @@ export async function syncRealtime(
       await forgetBatch(redis, moved.batchId);
     }
   };
-  await Promise.all([...Array(Math.max(1, options.parallel ?? 2))].map(loop));
+  await Promise.all([...Array(Math.max(1, options.parallel ?? 3))].map(loop));
   return report;
 }
 
