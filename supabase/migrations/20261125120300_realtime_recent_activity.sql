@@ -6,7 +6,8 @@
 --   * playing: mashup_played / mashup_play_progress in (p_now - 60 s, p_now], per mashup and listener;
 --   * minute buckets: counted events per UTC minute, the current minute and the 59 before it;
 --   * the creator an event counts toward: its mashup's creator, or the creator followed.
--- Times are epoch milliseconds, minutes epoch minutes (what the Redis sorted sets and keys use).
+-- Times are epoch milliseconds, minutes epoch minutes (what the Redis sorted sets and keys use);
+-- each list is ordered, so the same data always gives the same document.
 
 create function public.realtime_recent_activity(p_now timestamptz default now())
 returns jsonb
@@ -35,17 +36,18 @@ as $$
   )
   select jsonb_build_object(
     'active', coalesce((
-      select jsonb_agg(jsonb_build_array(a.creator_id, a.listener_key, a.ms))
+      select jsonb_agg(jsonb_build_array(a.creator_id, a.listener_key, a.ms) order by a.creator_id, a.listener_key)
       from (select w.creator_id, w.listener_key, max(w.ms) as ms from windowed w
             where w.t > p_now - interval '5 minutes' group by 1, 2) a), '[]'::jsonb),
     'playing', coalesce((
-      select jsonb_agg(jsonb_build_array(p.creator_id, p.mashup_id, p.listener_key, p.ms))
+      select jsonb_agg(jsonb_build_array(p.creator_id, p.mashup_id, p.listener_key, p.ms)
+                       order by p.creator_id, p.mashup_id, p.listener_key)
       from (select w.creator_id, w.mashup_id, w.listener_key, max(w.ms) as ms from windowed w
             where w.t > p_now - interval '60 seconds' and w.mashup_id is not null
               and w.event_type in ('mashup_played', 'mashup_play_progress')
             group by 1, 2, 3) p), '[]'::jsonb),
     'minutes', coalesce((
-      select jsonb_agg(jsonb_build_array(b.creator_id, b.minute, b.counter, b.n))
+      select jsonb_agg(jsonb_build_array(b.creator_id, b.minute, b.counter, b.n) order by b.creator_id, b.minute, b.counter)
       from (select w.creator_id, floor(extract(epoch from w.t) / 60)::bigint as minute,
                    case w.event_type
                      when 'mashup_played' then 'plays' when 'mashup_liked' then 'likes'
