@@ -2,7 +2,8 @@
 -- through pg_net every 5 minutes, and asks it to reconcile once an hour.
 --
 -- Created only where pg_net exists (every hosted project; not the local stack, whose
--- scripts/realtime-scheduler.ts runs the same schedule). The function URL and the service-role
+-- scripts/realtime-scheduler.ts runs the same schedule). cron.schedule with a job name replaces
+-- an existing job of that name, so re-running this is harmless. The function URL and the service-role
 -- key are read at run time from Supabase Vault, so no secret is stored in a migration:
 --   select vault.create_secret('https://<ref>.supabase.co', 'project_url');
 --   select vault.create_secret('<service role key>', 'service_role_key');
@@ -12,8 +13,9 @@ begin
     raise notice 'pg_net is not available: realtime-sync is not scheduled by pg_cron here';
     return;
   end if;
-  create extension if not exists pg_net;
-  create extension if not exists pg_cron;
+  -- Where Supabase's docs put them.
+  create extension if not exists pg_net with schema extensions;
+  create extension if not exists pg_cron with schema pg_catalog;
 
   perform cron.schedule('realtime-sync', '*/5 * * * *', $job$
     select net.http_post(

@@ -1,7 +1,8 @@
 // The sync from Redis to Postgres against the running stack: concurrent writers while syncs run,
 // a sync that dies between reading Redis and committing, Redis flushed, drift repaired, and who
 // may run it. Every expected number is counted from the events the test itself sent.
-import { assert, assertEquals } from "../_support/assert.ts";
+import { assert, assertEquals, assertRejects } from "../_support/assert.ts";
+import { Redis } from "@upstash/redis";
 import { anonClient, API_URL, ANON_KEY, DEMO_TOKEN, SERVICE_KEY, userClient } from "../_support/env.ts";
 import { sql } from "../_support/db.ts";
 import {
@@ -11,7 +12,7 @@ import {
 import {
   applyBatchToDatabase, BATCHES, EPOCH, moveDirtyToPending, pendingKey, reconcileRealtime, syncRealtime,
 } from "../../functions/_shared/realtime_sync.ts";
-import { DIRTY_SET, readRealtime } from "../../functions/_shared/realtime.ts";
+import { DIRTY_SET, readRealtime, recordRealtime } from "../../functions/_shared/realtime.ts";
 
 const COUNTED: Record<string, keyof Totals[string]> = {
   mashup_played: "plays", mashup_liked: "likes", mashup_shared: "shares", comment_posted: "comments",
@@ -57,6 +58,7 @@ Deno.test("several writers incrementing while syncs run: Postgres totals equal t
   };
   let syncs = 0;
   let functionSyncs = 0;
+  let movedDuringWrites = 0;
   const syncer = async () => {
     while (!done) {
       if (syncs % 4 === 3) {
@@ -64,7 +66,9 @@ Deno.test("several writers incrementing while syncs run: Postgres totals equal t
         assertEquals(r.status, 200, JSON.stringify(r.body));
         functionSyncs++;
       } else {
-        await syncRealtime(redis, service, { batchSize: 7 }); // small batches: many move/apply rounds
+        // Small batches: many move/apply rounds while the writers are still writing.
+        const r = await syncRealtime(redis, service, { batchSize: 7 });
+        if (!done) movedDuringWrites += r.batches;
       }
       syncs++;
     }
@@ -74,6 +78,7 @@ Deno.test("several writers incrementing while syncs run: Postgres totals equal t
   await syncRealtime(redis, service);
 
   assert(syncs >= 4 && functionSyncs >= 1, `syncs ran during the writes (${syncs}, ${functionSyncs} through the function)`);
+  assert(movedDuringWrites >= 3, `batches were moved while increments kept arriving (${movedDuringWrites})`);
   assertEquals(await totalsOf(c.mashups), expected, "totals = increments sent");
   assertEquals(await rawCountsOf(c.mashups), expected, "and = the raw events");
   assertEquals(await followersOf(c.id), follows);
@@ -170,6 +175,10 @@ Deno.test("reconciliation repairs drift it is sure of, records it, and leaves in
   await sql`insert into public.analytics_events (event_type, properties, anonymous_id, "timestamp", received_at)
     values ('mashup_liked', ${sql.json({ mashup_id: lost })}, 'r9', ${new Date(old)}, ${new Date(old)}),
            ('mashup_liked', ${sql.json({ mashup_id: inFlight })}, 'r10', now(), now())`;
+  // The first one's increment met a Redis that was down: recordRealtime throws, the event stays.
+  const deadRedis = new Redis({ url: "http://127.0.0.1:9", token: "x", retry: false });
+  await assertRejects(() =>
+    recordRealtime([{ type: "mashup_liked", mashupId: lost, creatorId: c.id, listenerKey: "a:r9", timestamp: new Date(old).toISOString(), properties: {} }], deadRedis), Error);
 
   const report = await reconcileRealtime(redis, service, { settleSeconds: 30, reason: "test" });
   assert(typeof report === "object", String(report));
