@@ -17,7 +17,9 @@ async function run(reconcile: boolean) {
       body: JSON.stringify(reconcile ? { reconcile: true } : {}),
       signal: AbortSignal.timeout(300_000),
     });
-    console.log(`${started} realtime-sync${reconcile ? " (reconcile)" : ""}: ${res.status} ${await res.text()}`);
+    console.log(
+      `${started} realtime-sync${reconcile ? " (reconcile)" : ""}: ${res.status} ${await res.text()}`,
+    );
   } catch (e) {
     console.error(`${started} realtime-sync failed: ${(e as Error).message}`);
   }

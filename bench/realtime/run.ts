@@ -10,7 +10,7 @@
 import { Redis } from "@upstash/redis";
 import postgres from "postgres";
 import { createClient } from "@supabase/supabase-js";
-import { recordRealtime, type RealtimeEvent } from "../../functions/_shared/realtime.ts";
+import { type RealtimeEvent, recordRealtime } from "../../functions/_shared/realtime.ts";
 import { syncRealtime } from "../../functions/_shared/realtime_sync.ts";
 
 const env: Record<string, string> = {};
@@ -20,8 +20,14 @@ for (const line of Deno.readTextFileSync(new URL("../../.env.local", import.meta
 }
 const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
 // The sync's client, as the realtime-sync function builds it (redisBulkClient: no base64).
-const bulkRedis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, responseEncoding: false });
-const service = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, { auth: { persistSession: false } });
+const bulkRedis = new Redis({
+  url: env.UPSTASH_REDIS_REST_URL,
+  token: env.UPSTASH_REDIS_REST_TOKEN,
+  responseEncoding: false,
+});
+const service = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
+  auth: { persistSession: false },
+});
 const sql = postgres(env.SUPABASE_DB_URL, { max: 2, onnotice: () => {} });
 const RUNS = 3;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -43,7 +49,9 @@ async function upstashIncr(n: number, pipelineSize: number, concurrency: number)
   await Promise.all([...Array(concurrency)].map(async (_, w) => {
     for (let done = 0; done < per; done += pipelineSize) {
       const p = redis.pipeline();
-      for (let i = 0; i < pipelineSize && done + i < per; i++) p.incr(`bench:incr:${w}:${(done + i) % 10_000}`);
+      for (let i = 0; i < pipelineSize && done + i < per; i++) {
+        p.incr(`bench:incr:${w}:${(done + i) % 10_000}`);
+      }
       await p.exec();
     }
   }));
@@ -81,13 +89,22 @@ await cleanupKeys("key:__rand_int__");
 const COUNTERS = 100_000;
 const creatorId = crypto.randomUUID();
 await sql`insert into auth.users (id, aud, role, email) values (${creatorId}, 'authenticated', 'authenticated', ${`bench-${creatorId}@bench.local`})`;
-const mashupIds = (await sql<{ id: string }[]>`insert into public.mashups (creator_id, title, duration_seconds)
-  select ${creatorId}, 'bench ' || i, 180 from generate_series(1, ${COUNTERS}) as i returning id`).map((r) => r.id);
+const mashupIds =
+  (await sql<{ id: string }[]>`insert into public.mashups (creator_id, title, duration_seconds)
+  select ${creatorId}, 'bench ' || i, 180 from generate_series(1, ${COUNTERS}) as i returning id`).map((r) =>
+    r.id
+  );
 
 // --- 2. recordRealtime events per second ---------------------------------------------------------
 // A clock in 2001: the bench's presence and buckets never show in anyone's current windows.
 const benchNow = Date.UTC(2001, 0, 1, 12);
-const TYPES = ["mashup_played", "mashup_play_progress", "mashup_play_progress", "mashup_liked", "mashup_shared"];
+const TYPES = [
+  "mashup_played",
+  "mashup_play_progress",
+  "mashup_play_progress",
+  "mashup_liked",
+  "mashup_shared",
+];
 const recordRates: number[] = [];
 let recordedPlays = 0;
 for (let r = 0; r < RUNS; r++) {
@@ -127,9 +144,13 @@ for (let r = 0; r < RUNS; r++) {
   const report = await syncRealtime(bulkRedis, service);
   syncMs.push(performance.now() - started);
   lastReport = report;
-  if (report.counters < COUNTERS) throw new Error(`only ${report.counters} counters synced: ${JSON.stringify(report)}`);
+  if (report.counters < COUNTERS) {
+    throw new Error(`only ${report.counters} counters synced: ${JSON.stringify(report)}`);
+  }
 }
-const [check] = await sql<{ n: string; s: string }[]>`select count(*) as n, sum(plays) as s from public.mashup_realtime_totals t
+const [check] = await sql<
+  { n: string; s: string }[]
+>`select count(*) as n, sum(plays) as s from public.mashup_realtime_totals t
   join public.mashups m on m.id = t.mashup_id where m.creator_id = ${creatorId}`;
 
 // --- cleanup -------------------------------------------------------------------------------------
@@ -141,7 +162,9 @@ await sql.end();
 
 // --- report ----------------------------------------------------------------------------------------
 const result = {
-  machine: `${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}, load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`,
+  machine: `${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}, load average ${
+    Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
+  }`,
   runs: RUNS,
   incrPerSecond: Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, Math.round(median(v))])),
   recordRealtimeEventsPerSecond: Math.round(median(recordRates)),
@@ -150,14 +173,37 @@ const result = {
     runsMs: syncMs.map(Math.round),
     targetMs: 2000,
     lastReport,
-    totalsCheck: { counters: Number(check.n), sum: Number(check.s), expectedSum: COUNTERS * 2 * RUNS + recordedPlays },
+    totalsCheck: {
+      counters: Number(check.n),
+      sum: Number(check.s),
+      expectedSum: COUNTERS * 2 * RUNS + recordedPlays,
+    },
   },
 };
 console.log("\nrealtime benchmark (medians of", RUNS, "runs) on", result.machine, "\n");
 console.log("INCR per second, same redis-server, same run:");
-for (const [k, v] of Object.entries(result.incrPerSecond)) console.log(`  ${k.padEnd(56)} ${fmt(v).padStart(12)}`);
-console.log(`\nrecordRealtime, batches of 100 events, 4 concurrent:   ${fmt(result.recordRealtimeEventsPerSecond)} events/s`);
-console.log(`sync of ${fmt(COUNTERS)} dirty counters into Postgres:       ${fmt(result.sync100k.medianMs)} ms (target <= 2,000 ms; runs ${result.sync100k.runsMs.join(", ")} ms; the first run inserts the 100k total rows, the others update them)`);
-console.log(`totals after ${RUNS} syncs: ${fmt(Number(check.n))} rows, sum ${fmt(Number(check.s))} (expected ${fmt(COUNTERS * 2 * RUNS + recordedPlays)}: ${RUNS} x 2 per counter + ${fmt(recordedPlays)} plays from step 2)`);
+for (const [k, v] of Object.entries(result.incrPerSecond)) {
+  console.log(`  ${k.padEnd(56)} ${fmt(v).padStart(12)}`);
+}
+console.log(
+  `\nrecordRealtime, batches of 100 events, 4 concurrent:   ${
+    fmt(result.recordRealtimeEventsPerSecond)
+  } events/s`,
+);
+console.log(
+  `sync of ${fmt(COUNTERS)} dirty counters into Postgres:       ${
+    fmt(result.sync100k.medianMs)
+  } ms (target <= 2,000 ms; runs ${
+    result.sync100k.runsMs.join(", ")
+  } ms; the first run inserts the 100k total rows, the others update them)`,
+);
+console.log(
+  `totals after ${RUNS} syncs: ${fmt(Number(check.n))} rows, sum ${fmt(Number(check.s))} (expected ${
+    fmt(COUNTERS * 2 * RUNS + recordedPlays)
+  }: ${RUNS} x 2 per counter + ${fmt(recordedPlays)} plays from step 2)`,
+);
 await Deno.mkdir(new URL("../results", import.meta.url), { recursive: true });
-await Deno.writeTextFile(new URL("../results/realtime.json", import.meta.url), JSON.stringify(result, null, 2));
+await Deno.writeTextFile(
+  new URL("../results/realtime.json", import.meta.url),
+  JSON.stringify(result, null, 2),
+);

@@ -89,7 +89,10 @@ export type CreatorLookup = (mashupIds: string[]) => Promise<Map<string, string>
 export const creatorsFromDatabase: CreatorLookup = async (ids) => {
   const out = new Map<string, string>();
   for (let i = 0; i < ids.length; i += 500) {
-    const { data, error } = await asService().from("mashups").select("id, creator_id").in("id", ids.slice(i, i + 500));
+    const { data, error } = await asService().from("mashups").select("id, creator_id").in(
+      "id",
+      ids.slice(i, i + 500),
+    );
     if (error) throw new Error(`mashup creators: ${error.message}`);
     for (const r of data as { id: string; creator_id: string }[]) out.set(r.id, r.creator_id);
   }
@@ -235,7 +238,10 @@ export type ReadOptions = {
  *   lastHour:    plays and likes in the current UTC minute and the 59 before it
  * Two round trips to Redis whatever the scope.
  */
-export async function readRealtime(scope: RealtimeScope, options: ReadOptions = {}): Promise<RealtimeSnapshot> {
+export async function readRealtime(
+  scope: RealtimeScope,
+  options: ReadOptions = {},
+): Promise<RealtimeSnapshot> {
   const redis = options.redis ?? redisClient();
   const now = options.now ?? realtimeNow();
   const limit = options.limit ?? 100;
@@ -244,7 +250,9 @@ export async function readRealtime(scope: RealtimeScope, options: ReadOptions = 
   const p = redis.pipeline();
   p.zcount(keys.active(scope), `(${now - ACTIVE_WINDOW_MS}`, now);
   p.zrange(keys.playingIndex(scope), `(${now - PLAYING_WINDOW_MS}`, now, { byScore: true });
-  for (let i = 0; i < LAST_HOUR_MINUTES; i++) p.hmget(keys.minute(scope, currentMinute - i), "plays", "likes");
+  for (let i = 0; i < LAST_HOUR_MINUTES; i++) {
+    p.hmget(keys.minute(scope, currentMinute - i), "plays", "likes");
+  }
   const [active, playingIds, ...minutes] = (await p.exec()) as [
     number,
     string[],
@@ -267,7 +275,9 @@ export async function readRealtime(scope: RealtimeScope, options: ReadOptions = 
     playingNow = ids
       .map((mashupId, i) => ({ mashupId, listeners: Number(counts[i]) }))
       .filter((x) => x.listeners > 0)
-      .sort((a, b) => b.listeners - a.listeners || (a.mashupId < b.mashupId ? -1 : a.mashupId > b.mashupId ? 1 : 0))
+      .sort((a, b) =>
+        b.listeners - a.listeners || (a.mashupId < b.mashupId ? -1 : a.mashupId > b.mashupId ? 1 : 0)
+      )
       .slice(0, limit);
   }
   return { activeUsers: Number(active), playingNow, lastHour: { plays, likes } };

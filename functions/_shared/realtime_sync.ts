@@ -20,7 +20,14 @@
 //      deltas in their keys (before 2), or the batch pending (2..4), to be applied by the next run.
 import type { Redis } from "@upstash/redis";
 import type { SupabaseClient } from "@supabase/supabase-js";
-import { ACTIVE_WINDOW_MS, DIRTY_SET, keys, PLAYING_WINDOW_MS, realtimeNow, type RealtimeScope } from "./realtime.ts";
+import {
+  ACTIVE_WINDOW_MS,
+  DIRTY_SET,
+  keys,
+  PLAYING_WINDOW_MS,
+  realtimeNow,
+  type RealtimeScope,
+} from "./realtime.ts";
 
 export const BATCHES = "sync:batches";
 export const LOCK = "sync:lock";
@@ -109,7 +116,10 @@ export type ApplyResult = {
 
 /** Step 3: the batch into Postgres, exactly once per batch id. */
 export async function applyBatchToDatabase(db: SupabaseClient, batch: MovedBatch): Promise<ApplyResult> {
-  const { data, error } = await db.rpc("update_realtime_stats", { p_batch_id: batch.batchId, p_deltas: batch.deltas });
+  const { data, error } = await db.rpc("update_realtime_stats", {
+    p_batch_id: batch.batchId,
+    p_deltas: batch.deltas,
+  });
   if (error) throw new Error(`update_realtime_stats(${batch.batchId}): ${error.message}`);
   return data as ApplyResult;
 }
@@ -337,7 +347,10 @@ export async function recoverIfRedisLostData(
   // what was not is repaired below from raw events.
   await syncRealtime(redis, db);
   const windows = await rebuildRealtimeWindows(redis, db, options.now);
-  const reconcile = await reconcileRealtime(redis, db, { settleSeconds: options.settleSeconds, reason: "redis-recovery" });
+  const reconcile = await reconcileRealtime(redis, db, {
+    settleSeconds: options.settleSeconds,
+    reason: "redis-recovery",
+  });
   if (typeof reconcile === "object") await redis.set(EPOCH, new Date().toISOString());
   return { recovered: true, windows, reconcile };
 }

@@ -6,7 +6,11 @@ import { env } from "./env.ts";
 let redis: Redis | null = null;
 export function redisClient(): Redis {
   // No retries: a Redis outage must fail fast, callers decide what to do (ingestion logs it).
-  redis ??= new Redis({ url: env("UPSTASH_REDIS_REST_URL"), token: env("UPSTASH_REDIS_REST_TOKEN"), retry: false });
+  redis ??= new Redis({
+    url: env("UPSTASH_REDIS_REST_URL"),
+    token: env("UPSTASH_REDIS_REST_TOKEN"),
+    retry: false,
+  });
   return redis;
 }
 

@@ -17,8 +17,12 @@ Deno.serve(async (req) => {
 
   try {
     const caller = await callerFrom(req);
-    if (caller.kind === "anon" && caller.token === null) return jsonError(401, "missing bearer token", "authorization");
-    if (caller.kind !== "service") return jsonError(403, "only the service role may run the sync", "authorization");
+    if (caller.kind === "anon" && caller.token === null) {
+      return jsonError(401, "missing bearer token", "authorization");
+    }
+    if (caller.kind !== "service") {
+      return jsonError(403, "only the service role may run the sync", "authorization");
+    }
   } catch (e) {
     if (e instanceof AuthError) return jsonError(401, e.message, "authorization");
     throw e;

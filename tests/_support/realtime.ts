@@ -6,8 +6,16 @@ import { createUser, sql } from "./db.ts";
 import { type RealtimeEvent, recordRealtime } from "../../functions/_shared/realtime.ts";
 
 // functions/_shared reads its configuration from the environment, as inside an Edge Function.
-for (const k of ["SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "UPSTASH_REDIS_REST_URL",
-  "UPSTASH_REDIS_REST_TOKEN", "SUPABASE_JWT_SECRET"]) Deno.env.set(k, ENV[k]);
+for (
+  const k of [
+    "SUPABASE_URL",
+    "SUPABASE_ANON_KEY",
+    "SUPABASE_SERVICE_ROLE_KEY",
+    "UPSTASH_REDIS_REST_URL",
+    "UPSTASH_REDIS_REST_TOKEN",
+    "SUPABASE_JWT_SECRET",
+  ]
+) Deno.env.set(k, ENV[k]);
 
 export const redis = new Redis({ url: ENV.UPSTASH_REDIS_REST_URL, token: ENV.UPSTASH_REDIS_REST_TOKEN });
 export const service = serviceClient();
@@ -49,7 +57,9 @@ export async function track(events: TestEvent[], now?: number): Promise<void> {
   }));
   await sql`insert into public.analytics_events (id, event_type, properties, "timestamp", anonymous_id, session_id, received_at)
     select r.id, r.event_type, r.properties, r."timestamp", r.anonymous_id, r.session_id, coalesce(r.received_at, now())
-    from jsonb_to_recordset(${sql.json(rows)}) as r (id uuid, event_type text, properties jsonb, "timestamp" timestamptz,
+    from jsonb_to_recordset(${
+    sql.json(rows)
+  }) as r (id uuid, event_type text, properties jsonb, "timestamp" timestamptz,
       anonymous_id text, session_id text, received_at timestamptz)`;
   const realtime: RealtimeEvent[] = events.map((e, i) => ({
     type: e.type,
@@ -62,18 +72,37 @@ export async function track(events: TestEvent[], now?: number): Promise<void> {
   await recordRealtime(realtime, redis, { now });
 }
 
-export type Totals = Record<string, { plays: number; likes: number; shares: number; comments: number; downloads: number; reactions: number }>;
+export type Totals = Record<
+  string,
+  { plays: number; likes: number; shares: number; comments: number; downloads: number; reactions: number }
+>;
 
 export async function totalsOf(mashupIds: string[]): Promise<Totals> {
-  const rows = await sql<{ mashup_id: string; plays: string; likes: string; shares: string; comments: string; downloads: string; reactions: string }[]>`
+  const rows = await sql<
+    {
+      mashup_id: string;
+      plays: string;
+      likes: string;
+      shares: string;
+      comments: string;
+      downloads: string;
+      reactions: string;
+    }[]
+  >`
     select mashup_id, plays, likes, shares, comments, downloads, reactions from public.mashup_realtime_totals
     where mashup_id = any(${mashupIds}::uuid[])`;
   const out: Totals = {};
-  for (const id of mashupIds) out[id] = { plays: 0, likes: 0, shares: 0, comments: 0, downloads: 0, reactions: 0 };
+  for (const id of mashupIds) {
+    out[id] = { plays: 0, likes: 0, shares: 0, comments: 0, downloads: 0, reactions: 0 };
+  }
   for (const r of rows) {
     out[r.mashup_id] = {
-      plays: Number(r.plays), likes: Number(r.likes), shares: Number(r.shares), comments: Number(r.comments),
-      downloads: Number(r.downloads), reactions: Number(r.reactions),
+      plays: Number(r.plays),
+      likes: Number(r.likes),
+      shares: Number(r.shares),
+      comments: Number(r.comments),
+      downloads: Number(r.downloads),
+      reactions: Number(r.reactions),
     };
   }
   return out;
@@ -85,10 +114,16 @@ export async function rawCountsOf(mashupIds: string[]): Promise<Totals> {
     select mashup_id, event_type, count(*) as n from public.analytics_events
     where mashup_id = any(${mashupIds}::uuid[]) group by 1, 2`;
   const out: Totals = {};
-  for (const id of mashupIds) out[id] = { plays: 0, likes: 0, shares: 0, comments: 0, downloads: 0, reactions: 0 };
+  for (const id of mashupIds) {
+    out[id] = { plays: 0, likes: 0, shares: 0, comments: 0, downloads: 0, reactions: 0 };
+  }
   const name: Record<string, keyof Totals[string]> = {
-    mashup_played: "plays", mashup_liked: "likes", mashup_shared: "shares", comment_posted: "comments",
-    mashup_exported: "downloads", ai_reaction: "reactions",
+    mashup_played: "plays",
+    mashup_liked: "likes",
+    mashup_shared: "shares",
+    comment_posted: "comments",
+    mashup_exported: "downloads",
+    ai_reaction: "reactions",
   };
   for (const r of rows) if (name[r.event_type]) out[r.mashup_id][name[r.event_type]] += Number(r.n);
   return out;

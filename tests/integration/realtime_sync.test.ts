@@ -3,25 +3,45 @@
 // may run it. Every expected number is counted from the events the test itself sent.
 import { assert, assertEquals, assertRejects } from "../_support/assert.ts";
 import { Redis } from "@upstash/redis";
-import { anonClient, API_URL, ANON_KEY, DEMO_TOKEN, SERVICE_KEY, userClient } from "../_support/env.ts";
+import { ANON_KEY, anonClient, API_URL, DEMO_TOKEN, SERVICE_KEY, userClient } from "../_support/env.ts";
 import { sql } from "../_support/db.ts";
 import {
-  creatorWithMashups, followersOf, rawCountsOf, redis, redisCli, service, type TestEvent, totalsOf, track,
+  creatorWithMashups,
+  followersOf,
+  rawCountsOf,
+  redis,
+  redisCli,
+  service,
+  type TestEvent,
   type Totals,
+  totalsOf,
+  track,
 } from "../_support/realtime.ts";
 import {
-  applyBatchToDatabase, BATCHES, EPOCH, moveDirtyToPending, pendingKey, reconcileRealtime, syncRealtime,
+  applyBatchToDatabase,
+  BATCHES,
+  EPOCH,
+  moveDirtyToPending,
+  pendingKey,
+  reconcileRealtime,
+  syncRealtime,
 } from "../../functions/_shared/realtime_sync.ts";
 import { DIRTY_SET, readRealtime, recordRealtime } from "../../functions/_shared/realtime.ts";
 
 const COUNTED: Record<string, keyof Totals[string]> = {
-  mashup_played: "plays", mashup_liked: "likes", mashup_shared: "shares", comment_posted: "comments",
-  mashup_exported: "downloads", ai_reaction: "reactions",
+  mashup_played: "plays",
+  mashup_liked: "likes",
+  mashup_shared: "shares",
+  comment_posted: "comments",
+  mashup_exported: "downloads",
+  ai_reaction: "reactions",
 };
 const TYPES = [...Object.keys(COUNTED), "mashup_play_progress", "user_followed"];
 
 function emptyTotals(ids: string[]): Totals {
-  return Object.fromEntries(ids.map((id) => [id, { plays: 0, likes: 0, shares: 0, comments: 0, downloads: 0, reactions: 0 }]));
+  return Object.fromEntries(
+    ids.map((id) => [id, { plays: 0, likes: 0, shares: 0, comments: 0, downloads: 0, reactions: 0 }]),
+  );
 }
 
 async function invokeSync(token: string | null, body: unknown = {}) {
@@ -48,9 +68,11 @@ Deno.test("several writers incrementing while syncs run: Postgres totals equal t
         if (type === "user_followed") follows++;
         else if (COUNTED[type]) expected[mashupId][COUNTED[type]]++;
         batch.push({
-          type, mashupId: type === "user_followed" ? null : mashupId,
+          type,
+          mashupId: type === "user_followed" ? null : mashupId,
           creatorId: type === "user_followed" ? c.id : undefined,
-          listener: `w${w}-l${i}`, at: Date.now(),
+          listener: `w${w}-l${i}`,
+          at: Date.now(),
         });
       }
       await track(batch);
@@ -77,7 +99,10 @@ Deno.test("several writers incrementing while syncs run: Postgres totals equal t
   await Promise.all([writers, syncer(), syncer()]);
   await syncRealtime(redis, service);
 
-  assert(syncs >= 4 && functionSyncs >= 1, `syncs ran during the writes (${syncs}, ${functionSyncs} through the function)`);
+  assert(
+    syncs >= 4 && functionSyncs >= 1,
+    `syncs ran during the writes (${syncs}, ${functionSyncs} through the function)`,
+  );
   assert(movedDuringWrites >= 3, `batches were moved while increments kept arriving (${movedDuringWrites})`);
   assertEquals(await totalsOf(c.mashups), expected, "totals = increments sent");
   assertEquals(await rawCountsOf(c.mashups), expected, "and = the raw events");
@@ -91,7 +116,9 @@ Deno.test("a sync that dies after reading Redis and before committing, run again
   const now = Date.now();
   const ev = (type: string, i: number): TestEvent => ({ type, mashupId: m, listener: `l${i}`, at: now });
 
-  await track([...Array(7)].map((_, i) => ev("mashup_played", i)).concat([0, 1, 2].map((i) => ev("mashup_liked", i))));
+  await track(
+    [...Array(7)].map((_, i) => ev("mashup_played", i)).concat([0, 1, 2].map((i) => ev("mashup_liked", i))),
+  );
   // The crash: the deltas are moved out of the counters into a pending batch, never applied.
   const moved = await moveDirtyToPending(redis);
   assert(moved && moved !== "locked");
@@ -103,16 +130,31 @@ Deno.test("a sync that dies after reading Redis and before committing, run again
 
   const report = await syncRealtime(redis, service);
   assert(report.recoveredBatches >= 1, "the next run applies the leftover batch first");
-  assertEquals((await totalsOf([m]))[m], { plays: 12, likes: 3, shares: 0, comments: 0, downloads: 0, reactions: 0 });
+  assertEquals((await totalsOf([m]))[m], {
+    plays: 12,
+    likes: 3,
+    shares: 0,
+    comments: 0,
+    downloads: 0,
+    reactions: 0,
+  });
 
   // Dying after the commit and before forgetting the batch: the re-apply is a no-op.
   await track([20, 21, 22, 23].map((i) => ev("mashup_played", i)));
   const second = await moveDirtyToPending(redis);
   assert(second && second !== "locked");
   assertEquals((await applyBatchToDatabase(service, second)).applied, true);
-  assertEquals(await redis.zscore(BATCHES, second.batchId) !== null, true, "the batch is still listed in Redis");
+  assertEquals(
+    await redis.zscore(BATCHES, second.batchId) !== null,
+    true,
+    "the batch is still listed in Redis",
+  );
   await syncRealtime(redis, service);
-  assertEquals((await applyBatchToDatabase(service, second)).applied, false, "the same batch id applies nothing");
+  assertEquals(
+    (await applyBatchToDatabase(service, second)).applied,
+    false,
+    "the same batch id applies nothing",
+  );
   assertEquals(await redis.exists(pendingKey(second.batchId)), 0);
   assertEquals((await totalsOf([m]))[m].plays, 16);
   assertEquals(await rawCountsOf([m]), await totalsOf([m]));
@@ -124,15 +166,41 @@ Deno.test("Redis flushed: counters rebuilt from Postgres, realtime windows from 
   const now = Date.now();
   // Events stored a while ago (beyond the reconciliation's settle time), half of them synced.
   const early = now - 4 * 60_000;
-  await track([0, 1, 2, 3].map((i) => ({ type: "mashup_played", mashupId: m1, listener: `f${i}`, at: early, receivedAt: early })));
+  await track(
+    [0, 1, 2, 3].map((i) => ({
+      type: "mashup_played",
+      mashupId: m1,
+      listener: `f${i}`,
+      at: early,
+      receivedAt: early,
+    })),
+  );
   await syncRealtime(redis, service);
   await track([
-    ...[4, 5, 6].map((i) => ({ type: "mashup_played", mashupId: m1, listener: `f${i}`, at: early, receivedAt: early })),
+    ...[4, 5, 6].map((i) => ({
+      type: "mashup_played",
+      mashupId: m1,
+      listener: `f${i}`,
+      at: early,
+      receivedAt: early,
+    })),
     { type: "mashup_liked", mashupId: m2, listener: "f7", at: early, receivedAt: early },
     { type: "user_followed", creatorId: c.id, listener: "f8", at: early, receivedAt: early },
     // Heartbeats 40 s ago: these listeners are playing now.
-    { type: "mashup_play_progress", mashupId: m2, listener: "f1", at: now - 40_000, receivedAt: now - 40_000 },
-    { type: "mashup_play_progress", mashupId: m2, listener: "f2", at: now - 40_000, receivedAt: now - 40_000 },
+    {
+      type: "mashup_play_progress",
+      mashupId: m2,
+      listener: "f1",
+      at: now - 40_000,
+      receivedAt: now - 40_000,
+    },
+    {
+      type: "mashup_play_progress",
+      mashupId: m2,
+      listener: "f2",
+      at: now - 40_000,
+      receivedAt: now - 40_000,
+    },
   ]);
   const before = await readRealtime({ creatorId: c.id }, { redis });
   assertEquals((await totalsOf([m1]))[m1].plays, 4, "4 plays synced, 3 only in Redis");
@@ -151,7 +219,11 @@ Deno.test("Redis flushed: counters rebuilt from Postgres, realtime windows from 
   const [drift] = await sql<{ repaired: string; expected: string; counted: string }[]>`
     select repaired, expected, counted from public.realtime_drift
     where subject_id = ${m1} and counter = 'plays' order by id desc limit 1`;
-  assertEquals([Number(drift.repaired), Number(drift.expected), Number(drift.counted)], [3, 7, 4], "the drift is recorded");
+  assertEquals(
+    [Number(drift.repaired), Number(drift.expected), Number(drift.counted)],
+    [3, 7, 4],
+    "the drift is recorded",
+  );
 
   const after = await readRealtime({ creatorId: c.id }, { redis });
   assertEquals(after, before, "the creator's realtime view is the same as before the flush");
@@ -167,7 +239,15 @@ Deno.test("reconciliation repairs drift it is sure of, records it, and leaves in
   const c = await creatorWithMashups("rt-reconcile", 3);
   const [counted, lost, inFlight] = c.mashups;
   const old = Date.now() - 10 * 60_000;
-  await track([0, 1, 2].map((i) => ({ type: "mashup_played", mashupId: counted, listener: `r${i}`, at: old, receivedAt: old })));
+  await track(
+    [0, 1, 2].map((i) => ({
+      type: "mashup_played",
+      mashupId: counted,
+      listener: `r${i}`,
+      at: old,
+      receivedAt: old,
+    })),
+  );
   await syncRealtime(redis, service);
   // Drift: a total bumped by hand (counted twice), an event stored while Redis was down (never
   // counted), and an event stored a moment ago whose increment may still be on its way.
@@ -177,20 +257,42 @@ Deno.test("reconciliation repairs drift it is sure of, records it, and leaves in
            ('mashup_liked', ${sql.json({ mashup_id: inFlight })}, 'r10', now(), now())`;
   // The first one's increment met a Redis that was down: recordRealtime throws, the event stays.
   const deadRedis = new Redis({ url: "http://127.0.0.1:9", token: "x", retry: false });
-  await assertRejects(() =>
-    recordRealtime([{ type: "mashup_liked", mashupId: lost, creatorId: c.id, listenerKey: "a:r9", timestamp: new Date(old).toISOString(), properties: {} }], deadRedis), Error);
+  await assertRejects(
+    () =>
+      recordRealtime([{
+        type: "mashup_liked",
+        mashupId: lost,
+        creatorId: c.id,
+        listenerKey: "a:r9",
+        timestamp: new Date(old).toISOString(),
+        properties: {},
+      }], deadRedis),
+    Error,
+  );
 
   const report = await reconcileRealtime(redis, service, { settleSeconds: 30, reason: "test" });
   assert(typeof report === "object", String(report));
   const t = await totalsOf(c.mashups);
   assertEquals([t[counted].plays, t[lost].likes, t[inFlight].likes], [3, 1, 0]);
-  const drift = await sql<{ subject_id: string; counter: string; expected: string; counted: string; uncertain: string; repaired: string }[]>`
+  const drift = await sql<
+    {
+      subject_id: string;
+      counter: string;
+      expected: string;
+      counted: string;
+      uncertain: string;
+      repaired: string;
+    }[]
+  >`
     select subject_id, counter, expected, counted, uncertain, repaired from public.realtime_drift
     where run_id = ${report.run_id} and subject_id = any(${c.mashups}::uuid[]) order by repaired`;
-  assertEquals(drift.map((d) => [d.subject_id, d.counter, +d.expected, +d.counted, +d.uncertain, +d.repaired]), [
-    [counted, "plays", 3, 8, 0, -5],
-    [lost, "likes", 1, 0, 0, 1],
-  ]);
+  assertEquals(
+    drift.map((d) => [d.subject_id, d.counter, +d.expected, +d.counted, +d.uncertain, +d.repaired]),
+    [
+      [counted, "plays", 3, 8, 0, -5],
+      [lost, "likes", 1, 0, 0, 1],
+    ],
+  );
 
   // The in-flight increment arrives: synced, and the total is exact without any repair.
   await redis.multi().incr(`mashup:${inFlight}:likes`).sadd(DIRTY_SET, `mashup:${inFlight}:likes`).exec();
@@ -222,15 +324,28 @@ Deno.test("realtime-sync runs for the service role only", async () => {
 Deno.test("the running totals are readable through RPC under RLS: own mashups only, anon nothing", async () => {
   const a = await creatorWithMashups("rt-rls-a", 2);
   const b = await creatorWithMashups("rt-rls-b", 1);
-  await track([...a.mashups, ...b.mashups].map((m, i) => ({ type: "mashup_played", mashupId: m, listener: `x${i}`, at: Date.now() })));
+  await track(
+    [...a.mashups, ...b.mashups].map((m, i) => ({
+      type: "mashup_played",
+      mashupId: m,
+      listener: `x${i}`,
+      at: Date.now(),
+    })),
+  );
   await syncRealtime(redis, service);
 
   const asA = await userClient(a.token).rpc("realtime_totals");
   assertEquals(asA.error, null);
   assertEquals(asA.data!.map((r) => r.mashup_id).sort(), [...a.mashups].sort());
   assert(asA.data!.every((r) => r.plays === 1));
-  const narrowed = await userClient(b.token).rpc("realtime_totals", { p_mashup_ids: [a.mashups[0], b.mashups[0]] });
-  assertEquals(narrowed.data!.map((r) => r.mashup_id), b.mashups, "B asking for A's mashup gets only its own");
+  const narrowed = await userClient(b.token).rpc("realtime_totals", {
+    p_mashup_ids: [a.mashups[0], b.mashups[0]],
+  });
+  assertEquals(
+    narrowed.data!.map((r) => r.mashup_id),
+    b.mashups,
+    "B asking for A's mashup gets only its own",
+  );
   const anon = await anonClient().rpc("realtime_totals");
   assertEquals(anon.data, []);
   const all = await service.rpc("realtime_totals", { p_mashup_ids: [...a.mashups, ...b.mashups] });

@@ -57,7 +57,10 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
   });
   assertEquals(await atT("platform"), {
     activeUsers: 9, // A's 7, L6, L9 (L1 once)
-    playingNow: [...[{ mashupId: ma1, listeners: 2 }, { mashupId: mb1, listeners: 2 }].sort(byId), { mashupId: ma2, listeners: 1 }],
+    playingNow: [...[{ mashupId: ma1, listeners: 2 }, { mashupId: mb1, listeners: 2 }].sort(byId), {
+      mashupId: ma2,
+      listeners: 1,
+    }],
     lastHour: { plays: 7, likes: 2 },
   });
 
@@ -69,12 +72,19 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
   assertEquals((await atT({ creatorId: a.id }, T + 30 * S)).playingNow, [{ mashupId: ma1, listeners: 1 }]);
   assertEquals((await atT({ creatorId: a.id }, T + 50 * S)).playingNow, []);
   // Platform-wide 2 s later: ma2's only listener (T - 59 s) has dropped out.
-  assertEquals((await atT("platform", T + 2 * S)).playingNow, [{ mashupId: ma1, listeners: 2 }, { mashupId: mb1, listeners: 2 }].sort(byId));
+  assertEquals(
+    (await atT("platform", T + 2 * S)).playingNow,
+    [{ mashupId: ma1, listeners: 2 }, { mashupId: mb1, listeners: 2 }].sort(byId),
+  );
   // lastHour edge: one minute later the minute of P1 and P3 leaves the window.
   assertEquals((await atT({ creatorId: a.id }, minuteStart(T) + M)).lastHour, { plays: 3, likes: 2 });
   // limit: busiest first, cut.
   assertEquals((await readRealtime("platform", { now: T, redis, limit: 1 })).playingNow.length, 1);
   // A creator with nothing going on.
   const idle = await creatorWithMashups("rt-win-idle", 1);
-  assertEquals(await atT({ creatorId: idle.id }), { activeUsers: 0, playingNow: [], lastHour: { plays: 0, likes: 0 } });
+  assertEquals(await atT({ creatorId: idle.id }), {
+    activeUsers: 0,
+    playingNow: [],
+    lastHour: { plays: 0, likes: 0 },
+  });
 });
