@@ -80,6 +80,13 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
   assertEquals((await atT({ creatorId: a.id }, minuteStart(T) + M)).lastHour, { plays: 3, likes: 2 });
   // limit: busiest first, cut.
   assertEquals((await readRealtime("platform", { now: T, redis, limit: 1 })).playingNow.length, 1);
+  // Without `now`, the clock is ANALYTICS_NOW when set (what the Edge Functions get).
+  Deno.env.set("ANALYTICS_NOW", new Date(T + 30 * S).toISOString());
+  try {
+    assertEquals((await readRealtime({ creatorId: a.id }, { redis })).playingNow, [{ mashupId: ma1, listeners: 1 }]);
+  } finally {
+    Deno.env.delete("ANALYTICS_NOW");
+  }
   // A creator with nothing going on.
   const idle = await creatorWithMashups("rt-win-idle", 1);
   assertEquals(await atT({ creatorId: idle.id }), {

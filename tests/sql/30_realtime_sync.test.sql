@@ -1,7 +1,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(25);
+select plan(26);
 
 -- Tables, RLS, who may call what ------------------------------------------------------------------
 select has_table('public', 'mashup_realtime_totals', 'mashup_realtime_totals exists');
@@ -14,6 +14,15 @@ select ok(not has_function_privilege('authenticated', 'public.update_realtime_st
 select ok(not has_function_privilege('authenticated', 'public.reconcile_realtime_totals(jsonb, timestamptz, integer, text)', 'execute')
           and not has_function_privilege('anon', 'public.realtime_recent_activity(timestamptz)', 'execute'),
   'nor reconcile, nor read raw recent activity');
+
+-- cron.job exists only once pg_cron is created, so it is queried by name (query_to_xml).
+select is(
+  case when to_regclass('cron.job') is null then 0
+       else (xpath('/row/n/text()', query_to_xml(
+               $$select count(*) as n from cron.job where jobname in ('realtime-sync', 'realtime-reconcile')$$,
+               false, true, '')))[1]::text::integer end,
+  case when exists (select 1 from pg_available_extensions where name = 'pg_net') then 2 else 0 end,
+  'pg_cron calls realtime-sync where pg_net exists, and no job is created where it does not');
 
 -- Fixture: two creators, a mashup each ---------------------------------------------------------
 select tests.create_supabase_user('rt_a');
