@@ -12,8 +12,8 @@
 //   1. Re-apply every batch still listed in sync:batches (a previous run died after moving it).
 //   2. A Lua script, atomic in Redis: SPOP up to N dirty keys, take and delete their values
 //      (MGET + DEL: GETDEL in bulk), HSET them into sync:pending:{batch}, ZADD the batch to
-//      sync:batches. An increment landing after
-//      the script re-creates its key and re-marks it dirty: it belongs to the next batch.
+//      sync:batches. An increment landing after the script re-creates its key and re-marks it
+//      dirty: it belongs to the next batch.
 //   3. update_realtime_stats(batch, deltas): applies the batch and records its id in the same
 //      transaction; a second apply of the same id changes nothing.
 //   4. Only then DEL the pending hash and ZREM the batch. A crash anywhere leaves either the
