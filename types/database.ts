@@ -9,6 +9,33 @@ export type Json =
 export type Database = {
   public: {
     Tables: {
+      analytics_bot_events: {
+        Row: {
+          event_type: string;
+          id: string;
+          properties: NonNullable<Json>;
+          received_at: string;
+          timestamp: string;
+          user_agent: string | null;
+        };
+        Insert: {
+          event_type: string;
+          id: string;
+          properties?: NonNullable<Json>;
+          received_at?: string;
+          timestamp?: string;
+          user_agent?: string | null;
+        };
+        Update: {
+          event_type?: string;
+          id?: string;
+          properties?: NonNullable<Json>;
+          received_at?: string;
+          timestamp?: string;
+          user_agent?: string | null;
+        };
+        Relationships: [];
+      };
       analytics_events: {
         Row: {
           anonymous_id: string | null;
@@ -90,6 +117,41 @@ export type Database = {
         };
         Relationships: [];
       };
+      mashup_daily_retention: {
+        Row: {
+          completed_plays: number;
+          date: string;
+          mashup_id: string;
+          plays: number;
+          position_bucket_seconds: number;
+          watch_time_seconds: number;
+        };
+        Insert: {
+          completed_plays: number;
+          date: string;
+          mashup_id: string;
+          plays: number;
+          position_bucket_seconds: number;
+          watch_time_seconds: number;
+        };
+        Update: {
+          completed_plays?: number;
+          date?: string;
+          mashup_id?: string;
+          plays?: number;
+          position_bucket_seconds?: number;
+          watch_time_seconds?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_daily_retention_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: false;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       mashup_daily_stats: {
         Row: {
           avg_watch_time: number | null;
@@ -130,6 +192,193 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "mashup_daily_stats_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: false;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      mashup_lifetime_stats: {
+        Row: {
+          avg_watch_time: number | null;
+          comments: number;
+          completed_plays: number;
+          downloads: number;
+          likes: number;
+          mashup_id: string;
+          plays: number;
+          shares: number;
+          tracked_plays: number;
+          unique_plays: number;
+          watch_time_seconds: number;
+        };
+        Insert: {
+          avg_watch_time?: number | null;
+          comments?: number;
+          completed_plays?: number;
+          downloads?: number;
+          likes?: number;
+          mashup_id: string;
+          plays?: number;
+          shares?: number;
+          tracked_plays?: number;
+          unique_plays?: number;
+          watch_time_seconds?: number;
+        };
+        Update: {
+          avg_watch_time?: number | null;
+          comments?: number;
+          completed_plays?: number;
+          downloads?: number;
+          likes?: number;
+          mashup_id?: string;
+          plays?: number;
+          shares?: number;
+          tracked_plays?: number;
+          unique_plays?: number;
+          watch_time_seconds?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_lifetime_stats_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: true;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      mashup_listeners: {
+        Row: {
+          first_played_at: string;
+          listener_key: string;
+          mashup_id: string;
+        };
+        Insert: {
+          first_played_at: string;
+          listener_key: string;
+          mashup_id: string;
+        };
+        Update: {
+          first_played_at?: string;
+          listener_key?: string;
+          mashup_id?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_listeners_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: false;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      mashup_play_summaries: {
+        Row: {
+          completed: boolean;
+          duration_seconds: number;
+          ended: boolean;
+          furthest_position_seconds: number;
+          mashup_id: string;
+          play_id: string;
+          started_at: string;
+        };
+        Insert: {
+          completed: boolean;
+          duration_seconds: number;
+          ended: boolean;
+          furthest_position_seconds: number;
+          mashup_id: string;
+          play_id: string;
+          started_at: string;
+        };
+        Update: {
+          completed?: boolean;
+          duration_seconds?: number;
+          ended?: boolean;
+          furthest_position_seconds?: number;
+          mashup_id?: string;
+          play_id?: string;
+          started_at?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_play_summaries_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: false;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      mashup_quarter_hour_breakdowns: {
+        Row: {
+          bucket_start: string;
+          country: string;
+          device: string;
+          mashup_id: string;
+          plays: number;
+          source: string;
+        };
+        Insert: {
+          bucket_start: string;
+          country: string;
+          device: string;
+          mashup_id: string;
+          plays: number;
+          source: string;
+        };
+        Update: {
+          bucket_start?: string;
+          country?: string;
+          device?: string;
+          mashup_id?: string;
+          plays?: number;
+          source?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_quarter_hour_breakdowns_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: false;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      mashup_quarter_hour_stats: {
+        Row: {
+          bucket_start: string;
+          comments: number;
+          downloads: number;
+          likes: number;
+          mashup_id: string;
+          plays: number;
+          shares: number;
+        };
+        Insert: {
+          bucket_start: string;
+          comments?: number;
+          downloads?: number;
+          likes?: number;
+          mashup_id: string;
+          plays?: number;
+          shares?: number;
+        };
+        Update: {
+          bucket_start?: string;
+          comments?: number;
+          downloads?: number;
+          likes?: number;
+          mashup_id?: string;
+          plays?: number;
+          shares?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_quarter_hour_stats_mashup_id_fkey";
             columns: ["mashup_id"];
             isOneToOne: false;
             referencedRelation: "mashups";
@@ -344,6 +593,46 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      aggregate_mashup_stats: {
+        Args: { target_date: string };
+        Returns: undefined;
+      };
+      aggregate_user_stats: {
+        Args: { target_date: string };
+        Returns: undefined;
+      };
+      dashboard_period_bounds: {
+        Args: { p_end: string; p_start: string; p_tz: string };
+        Returns: Record<string, unknown>;
+      };
+      get_creator_dashboard: {
+        Args: {
+          p_end: string;
+          p_limit?: number;
+          p_start: string;
+          p_tz?: string;
+        };
+        Returns: Json;
+      };
+      get_mashup_analytics: {
+        Args: {
+          p_end: string;
+          p_mashup_id: string;
+          p_start: string;
+          p_tz?: string;
+        };
+        Returns: Json;
+      };
+      ingest_events: {
+        Args: { events: Json };
+        Returns: {
+          id: string;
+          is_new: boolean;
+          listener_key: string;
+          ordinality: number;
+          timestamp: string;
+        }[];
+      };
       realtime_recent_activity: { Args: { p_now?: string }; Returns: Json };
       realtime_totals: {
         Args: { p_mashup_ids?: string[] };
@@ -367,11 +656,23 @@ export type Database = {
         };
         Returns: Json;
       };
+      refresh_materialized_views: {
+        Args: Record<PropertyKey, never>;
+        Returns: undefined;
+      };
       update_realtime_stats: {
         Args: { p_batch_id: string; p_deltas: Json };
         Returns: Json;
       };
       whoami: { Args: Record<PropertyKey, never>; Returns: Json };
+      whole_percentages: {
+        Args: { p_counts: number[]; p_keys: string[] };
+        Returns: {
+          count: number;
+          key: string;
+          percentage: number;
+        }[];
+      };
     };
     Enums: {
       [_ in never]: never;

@@ -28,7 +28,7 @@ begin
     raise exception 'end must be after start' using errcode = '22023', hint = 'end';
   end if;
   if p_end - p_start > 366 then
-    raise exception 'the period may be at most 366 days' using errcode = '22023', hint = 'end';
+    raise exception 'end must be at most 366 days after start' using errcode = '22023', hint = 'end';
   end if;
   begin
     start_at := p_start::timestamp at time zone p_tz;
@@ -184,11 +184,15 @@ declare
 begin
   select * into bounds from public.dashboard_period_bounds(p_start, p_end, p_tz);
   -- RLS hides another creator's mashup: it is then exactly as missing as one that does not exist.
-  -- P0002 (no_data_found) is answered 404 by PostgREST and by the Edge Function alike.
+  -- Code P0002 (no_data_found) with HTTP status 404, from PostgREST and the Edge Function alike.
   select mm.id, mm.title, mm.created_at, mm.duration_seconds into m
   from public.mashups mm where mm.id = p_mashup_id;
   if not found then
-    raise exception 'mashup not found' using errcode = 'P0002', hint = 'id';
+    -- PostgREST's custom-status form: clients get 404 {"code":"P0002",...} from RPC as well.
+    raise sqlstate 'PGRST' using
+      message = json_build_object('code', 'P0002', 'message', 'mashup not found', 'hint', 'id',
+                                  'details', null)::text,
+      detail = json_build_object('status', 404, 'headers', json_build_object())::text;
   end if;
 
   with buckets as (

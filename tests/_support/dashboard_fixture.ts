@@ -106,19 +106,18 @@ export async function insertFixture(
     })))
   }`;
   const rows = fx.events.map((e) => ({
-    id: e.id, user_id: e.userId, event_type: e.type, properties: e.properties, timestamp: e.at,
+    id: e.id, user_id: e.userId, event_type: e.type, properties: sql.json(e.properties as never), timestamp: e.at,
     session_id: e.sessionId, anonymous_id: e.anonymousId, received_at: e.at, country: e.country, device: e.device,
   }));
   for (let i = 0; i < rows.length; i += 500) {
     await sql`insert into public.analytics_events ${sql(rows.slice(i, i + 500))}`;
   }
   // Followers of A: three fans; A follows B.
-  await sql`insert into public.follows ${
-    sql([
-      ...fans.slice(0, 3).map((f) => ({ follower_id: f, creator_id: creatorA })),
-      { follower_id: creatorA, creator_id: creatorB },
-    ])
-  }`;
+  const follows: { follower_id: string; creator_id: string }[] = [
+    ...fans.slice(0, 3).map((f) => ({ follower_id: f, creator_id: creatorA })),
+    { follower_id: creatorA, creator_id: creatorB },
+  ];
+  await sql`insert into public.follows ${sql(follows)}`;
   return fx;
 }
 

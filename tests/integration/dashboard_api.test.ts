@@ -6,7 +6,7 @@ import { API_URL, SERVICE_KEY, userClient } from "../_support/env.ts";
 import { createUser, sql } from "../_support/db.ts";
 import { expectedDashboard, expectedMashup, insertFixture } from "../_support/dashboard_fixture.ts";
 import { aggregateDays } from "../_support/aggregate.ts";
-import { dashboardResponse, errorResponse, mashupAnalyticsResponse } from "../../types/analytics.ts";
+import { dashboardResponse, errorResponse, mashupAnalyticsResponse, realtimeResponse } from "../../types/analytics.ts";
 
 const creatorA = await createUser("creator-a");
 const creatorB = await createUser("creator-b");
@@ -174,6 +174,49 @@ Deno.test({
     const all = dashboardResponse.parse(await svc.json());
     const mine = dashboardResponse.parse(await (await fn("/dashboard?start=2026-03-01&end=2026-03-15", creatorA.token)).json());
     assert(all.summary.totalPlays >= mine.summary.totalPlays + 1, "platform-wide includes creator B's plays");
+  },
+});
+
+Deno.test({
+  name: "realtime: a creator sees live listeners of their own mashups, the service role the whole platform",
+  sanitizeResources: false,
+  fn: async () => {
+    // Fresh listeners on creator A's mashups, sent through the real track function, now.
+    const now = new Date().toISOString();
+    const play = (mashupId: string, anon: string) => ({
+      type: "mashup_played", id: crypto.randomUUID(), timestamp: now, anonymous_id: anon, session_id: `s-${anon}`,
+      properties: { mashup_id: mashupId, source: "direct", auto_play: false, play_id: crypto.randomUUID() },
+    });
+    const tag = crypto.randomUUID().slice(0, 8);
+    const events = [
+      play(alpha.id, `rt-${tag}-1`), play(alpha.id, `rt-${tag}-2`), play(alpha.id, `rt-${tag}-3`),
+      play(beta.id, `rt-${tag}-1`),
+      { type: "mashup_liked", id: crypto.randomUUID(), timestamp: now, anonymous_id: `rt-${tag}-4`,
+        properties: { mashup_id: beta.id } },
+      play(gamma.id, `rt-${tag}-9`), // creator B's: never in A's view
+    ];
+    const sent = await fetch(`${API_URL}/functions/v1/track`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ events }),
+    });
+    assertEquals((await sent.json()).accepted, events.length);
+
+    const res = await fn("/realtime", creatorA.token);
+    assertEquals(res.status, 200);
+    assertEquals(res.headers.get("cache-control"), "private, max-age=5");
+    const mine = realtimeResponse.parse(await res.json());
+    assertEquals(mine, {
+      activeUsers: 4,
+      playingNow: [{ mashupId: alpha.id, listeners: 3 }, { mashupId: beta.id, listeners: 1 }],
+      lastHour: { plays: 4, likes: 1 },
+    });
+
+    const svc = await fetch(`${API_URL}/functions/v1/analytics/realtime`, {
+      headers: { Authorization: `Bearer ${SERVICE_KEY}` },
+    });
+    const all = realtimeResponse.parse(await svc.json());
+    assert(all.activeUsers >= 5, "platform-wide counts creator B's listener too");
+    assert(all.lastHour.plays >= 5);
+    assert(all.playingNow.some((p) => p.mashupId === gamma.id));
   },
 });
 
