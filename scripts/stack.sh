@@ -28,7 +28,9 @@ POSTGREST_ADMIN_PORT=$((BASE_PORT + 7))
 RUNTIME_PORT=$((BASE_PORT + 8))
 WORKER_BASE_PORT=$((BASE_PORT + 20))
 
-STACK="$ROOT/.stack"
+# STACK_DIR / STACK_ENV_FILE let a second stack (e.g. the dashboard benchmark's) live beside this one.
+STACK="${STACK_DIR:-$ROOT/.stack}"
+ENV_FILE="${STACK_ENV_FILE:-$ROOT/.env.local}"
 PGDATA="$STACK/db"
 RUN="$STACK/run"
 LOGS="$STACK/logs"
@@ -275,7 +277,7 @@ write_env() {
     echo "DEMO_CREATOR_ID=$DEMO_CREATOR_ID"
     echo "DEMO_CREATOR_EMAIL=$DEMO_CREATOR_EMAIL"
     echo "REDIS_PORT=$REDIS_PORT"
-  } >"$ROOT/.env.local"
+  } >"$ENV_FILE"
 }
 
 cmd_start() {
@@ -294,7 +296,7 @@ cmd_start() {
   start_realtime_scheduler
   write_env
   # Stack-level post-start hooks (e.g. rebuilding Redis counters) live in scripts/post-start.d.
-  for hook in "$ROOT"/scripts/post-start.d/*.sh; do [ -f "$hook" ] && bash "$hook"; done
+  for hook in "$ROOT"/scripts/post-start.d/*.sh; do [ -f "$hook" ] && STACK_ENV_FILE="$ENV_FILE" bash "$hook"; done
   cmd_env_summary
 }
 
@@ -366,7 +368,7 @@ case "${1:-start}" in
   stop) cmd_stop ;;
   reset) cmd_reset ;;
   status) cmd_status ;;
-  env) write_env; cat "$ROOT/.env.local" ;;
+  env) write_env; cat "$ENV_FILE" ;;
   install) install_system_packages; install_node_packages ;;
   *) die "unknown command: $1 (start|stop|reset|status|env|install)" ;;
 esac

@@ -4,7 +4,7 @@
 # then moves any counters left from before. Never fails the start: the scheduler retries.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck disable=SC1091
-source "$ROOT/.env.local"
+source "${STACK_ENV_FILE:-$ROOT/.env.local}"
 # Redis may still be loading its append-only file right after a start: a few tries.
 for attempt in 1 2 3 4 5; do
   if out=$(curl -sS -m 120 -X POST -H "Authorization: Bearer $SUPABASE_SERVICE_ROLE_KEY" \

@@ -1,0 +1,102 @@
+// bench/dashboard/measure.ts (run by bench/dashboard/run.sh): latency of the analytics endpoints
+// over HTTP as signed-in creators, and in the same run the dashboard built from rollups (the RPC,
+// as PostgREST runs it: role authenticated plus JWT claims) against the same dashboard built
+// straight from raw events (bench/dashboard/raw_dashboard.sql), alternating creator by creator.
+import postgres from "postgres";
+import { SignJWT } from "jose";
+import { createHash } from "node:crypto";
+
+const envFile = Deno.env.get("STACK_ENV_FILE") ?? ".env.local";
+const ENV: Record<string, string> = {};
+for (const line of Deno.readTextFileSync(envFile).split("\n")) {
+  const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+  if (m) ENV[m[1]] = m[2];
+}
+const SAMPLES = Number(Deno.env.get("BENCH_SAMPLES") ?? 100);
+const RAW_SAMPLES = Number(Deno.env.get("BENCH_RAW_SAMPLES") ?? 40);
+const TZ = "Europe/Berlin";
+const sql = postgres(ENV.SUPABASE_DB_URL, { max: 2, onnotice: () => {} });
+
+const md5uuid = (s: string) => {
+  const h = createHash("md5").update(s).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+};
+const [{ creators, mashups, events }] = await sql`
+  select (select count(*) from auth.users where email like 'creator%@bench.local')::int as creators,
+         (select count(*) from public.mashups where title like 'Bench mashup %')::int as mashups,
+         (select reltuples::bigint from pg_class where oid = 'public.analytics_events'::regclass) as events`;
+console.log(`[dashboard] ${events} raw events (estimate), ${mashups} mashups, ${creators} creators; tz ${TZ}`);
+
+// Deterministic sample: mostly random creators (the long tail), plus the ten biggest.
+let seed = 42;
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const sample: number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+while (sample.length < SAMPLES) sample.push(1 + Math.floor(rand() * (creators - 1)));
+const secret = new TextEncoder().encode(ENV.SUPABASE_JWT_SECRET);
+const who = await Promise.all(sample.map(async (i) => {
+  const id = md5uuid(`bench-creator-${i}`);
+  const token = await new SignJWT({ role: "authenticated", aud: "authenticated" }).setProtectedHeader({ alg: "HS256" })
+    .setSubject(id).setIssuedAt().setExpirationTime("1h").sign(secret);
+  // Creator i owns mashups i, i + creators, ...; mashup i is its most played.
+  return { i, id, token, mashup: md5uuid(`bench-mashup-${i}`) };
+}));
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1)} ms  p95 ${pct(xs, 95).toFixed(1)} ms  (n=${xs.length})`;
+
+async function timeFetch(path: string, token: string): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`${ENV.SUPABASE_URL}/functions/v1/analytics${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  await res.arrayBuffer();
+  const ms = performance.now() - t0;
+  if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+  return ms;
+}
+
+// Warm-up: connections, plans, caches.
+for (const w of who.slice(0, 10)) {
+  await timeFetch(`/dashboard?tz=${TZ}`, w.token);
+  await timeFetch(`/mashups/${w.mashup}?tz=${TZ}`, w.token);
+}
+
+const http = { dashboard: [] as number[], mashup: [] as number[], realtime: [] as number[] };
+for (const w of who) {
+  http.dashboard.push(await timeFetch(`/dashboard?tz=${TZ}`, w.token));
+  http.mashup.push(await timeFetch(`/mashups/${w.mashup}?tz=${TZ}`, w.token));
+  http.realtime.push(await timeFetch(`/realtime`, w.token));
+}
+console.log("\nHTTP through the gateway, as the creator (30-day default period):");
+console.log(`  GET /analytics/dashboard      ${fmt(http.dashboard)}`);
+console.log(`  GET /analytics/mashups/:id    ${fmt(http.mashup)}`);
+console.log(`  GET /analytics/realtime       ${fmt(http.realtime)}`);
+
+// Same run, same creators, same period: rollup RPC vs raw scan, alternating.
+await sql.file(new URL("./raw_dashboard.sql", import.meta.url).pathname);
+const [{ start, end }] = await sql`select (now() at time zone ${TZ})::date - 29 as start, (now() at time zone ${TZ})::date + 1 as end`;
+const rollup: number[] = [];
+const raw: number[] = [];
+const rollupTop: number[] = [];
+const rawTop: number[] = [];
+for (const [k, w] of who.slice(0, RAW_SAMPLES).entries()) {
+  const claims = JSON.stringify({ sub: w.id, role: "authenticated" });
+  let t0 = performance.now();
+  await sql.begin(async (tx) => {
+    await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${claims}, true)`;
+    await tx`select public.get_creator_dashboard(${start}, ${end}, ${TZ}, 10)`;
+  });
+  const a = performance.now() - t0;
+  t0 = performance.now();
+  await sql`select bench.dashboard_from_raw(${w.id}, ${start}, ${end}, ${TZ}, 10)`;
+  const b = performance.now() - t0;
+  (k < 10 ? rollupTop : rollup).push(a);
+  (k < 10 ? rawTop : raw).push(b);
+}
+console.log("\nDashboard in SQL, same creators and period, same run (baseline: built from raw events):");
+console.log(`  top-10 creators   rollups ${fmt(rollupTop)}   raw ${fmt(rawTop)}   ratio p50 ${(pct(rawTop, 50) / pct(rollupTop, 50)).toFixed(1)}x`);
+console.log(`  random creators   rollups ${fmt(rollup)}   raw ${fmt(raw)}   ratio p50 ${(pct(raw, 50) / pct(rollup, 50)).toFixed(1)}x`);
+const all = [...rollupTop, ...rollup], allRaw = [...rawTop, ...raw];
+console.log(`  all               rollups ${fmt(all)}   raw ${fmt(allRaw)}   ratio p50 ${(pct(allRaw, 50) / pct(all, 50)).toFixed(1)}x, p95 ${(pct(allRaw, 95) / pct(all, 95)).toFixed(1)}x`);
+await sql.end();
