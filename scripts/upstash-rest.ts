@@ -28,12 +28,7 @@ if (!TOKEN) throw new Error("UPSTASH_REDIS_REST_TOKEN is required");
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function encodeCommand(args: unknown[]): Uint8Array {
-  const parts: Uint8Array[] = [enc.encode(`*${args.length}\r\n`)];
-  for (const a of args) {
-    const b = enc.encode(typeof a === "string" ? a : typeof a === "object" ? JSON.stringify(a) : String(a));
-    parts.push(enc.encode(`$${b.length}\r\n`), b, enc.encode("\r\n"));
-  }
+function concatBytes(parts: Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
@@ -43,6 +38,15 @@ function encodeCommand(args: unknown[]): Uint8Array {
     o += p.length;
   }
   return out;
+}
+
+function encodeCommand(args: unknown[]): Uint8Array {
+  const parts: Uint8Array[] = [enc.encode(`*${args.length}\r\n`)];
+  for (const a of args) {
+    const b = enc.encode(typeof a === "string" ? a : typeof a === "object" ? JSON.stringify(a) : String(a));
+    parts.push(enc.encode(`$${b.length}\r\n`), b, enc.encode("\r\n"));
+  }
+  return concatBytes(parts);
 }
 
 /** One RESP2 connection; requests on it are serialised by the pool. */
@@ -66,15 +70,7 @@ class Connection {
   }
 
   async send(commands: unknown[][]): Promise<(Reply | BulkString)[]> {
-    const chunks = commands.map(encodeCommand);
-    let n = 0;
-    for (const c of chunks) n += c.length;
-    const all = new Uint8Array(n);
-    let o = 0;
-    for (const c of chunks) {
-      all.set(c, o);
-      o += c.length;
-    }
+    const all = concatBytes(commands.map(encodeCommand));
     let w = 0;
     while (w < all.length) w += await this.conn.write(all.subarray(w));
     const replies: (Reply | BulkString)[] = [];
