@@ -1,8 +1,9 @@
 // The page's only ways out: supabase-js for auth (and the creator's mashups list under RLS), and
 // the public analytics Edge Function over fetch with the caller's access token. Every response is
 // checked against the zod schemas in types/analytics.ts, the API's contract.
+import "./zod-jitless.ts"; // first: before the schemas below are created
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
-import { z } from "zod";
+import type { z } from "zod";
 import {
   dashboardResponse,
   type DashboardResponse,
@@ -11,10 +12,6 @@ import {
   realtimeResponse,
   type RealtimeResponse,
 } from "../../types/analytics.ts";
-
-// zod's JIT compiles validators with `new Function`, which the page's CSP (no 'unsafe-eval')
-// forbids; jitless mode validates the same way without eval and without a CSP violation.
-z.config({ jitless: true });
 
 export const BASE_URL = globalThis.location?.origin ?? "http://127.0.0.1:54321";
 const PASTED_TOKEN_KEY = "mashup-analytics.pasted-token";

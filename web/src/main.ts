@@ -86,7 +86,7 @@ const periodKey = (p = period()) => `${p.start}|${p.end}|${p.tz}`;
 
 function describeError(e: unknown): string {
   if (e instanceof ApiError) {
-    if (e.status === 0) return e.message;
+    if (e.status === 0 || e.message === `HTTP ${e.status}`) return e.message;
     return `${e.message} (HTTP ${e.status}${e.field ? `, ${e.field}` : ""})`;
   }
   return (e as Error)?.message ?? String(e);
@@ -257,6 +257,7 @@ function showDashboard(): void {
   writeHash();
   void loadMashupList();
   void loadDashboard();
+  void loadMashup();
   startRealtime();
 }
 
@@ -367,7 +368,7 @@ function buildDashboard() {
     h("div", { class: "field" }, h("label", { for: "mashup" }, "Mashup"), mashupSelect),
   );
   const mSummary = new Panel("mashup-summary", "Lifetime", { className: "span-12 summary" });
-  const mCards = h("div", { class: "cards" });
+  const mCards = h("div", { class: "cards compact" });
   mSummary.body.append(mCards);
   const retention = new Panel("retention", "Retention", { className: "span-4", subtitle: "Share of plays still listening at each point" });
   const retentionBox = chartBox("retention", ["Time", "Still listening", "Stopped by then"]);
@@ -451,6 +452,7 @@ async function loadDashboard(): Promise<void> {
     if (handleAuthLoss(e)) return;
     const msg = `The dashboard could not be loaded: ${describeError(e)}`;
     for (const panel of panels) panel.error(msg, () => void loadDashboard());
+    if (!view.mashupId && myMashups[0]) selectMashup(myMashups[0].id, false);
   }
 }
 
@@ -526,7 +528,7 @@ function renderDashboard(d: DashboardResponse, key: string): void {
       },
       options: {
         indexAxis: "y",
-        scales: { x: { beginAtZero: true, max: Math.min(100, Math.max(...shown.map((x) => x.percentage)) + 10), grid: { color: COLORS.grid }, border: { display: false }, ticks: { callback: (v) => `${v}%`, maxTicksLimit: 5 } }, y: { grid: { display: false } } },
+        scales: { x: { beginAtZero: true, max: Math.min(100, Math.ceil((Math.max(...shown.map((x) => x.percentage)) + 5) / 10) * 10), grid: { color: COLORS.grid }, border: { display: false }, ticks: { callback: (v) => `${v}%`, maxTicksLimit: 5 } }, y: { grid: { display: false } } },
         plugins: { tooltip: { callbacks: { label: (c) => ` ${c.raw}% of plays` } } },
       },
     });
@@ -585,7 +587,9 @@ async function loadMashupList(): Promise<void> {
     myMashups = []; // the top content list still offers mashups
   }
   refreshMashupOptions();
-  if (!view.mashupId && myMashups.length && lastDashboard && !lastDashboard.topContent.length) {
+  // Without a top mashup to start from (none played, or the dashboard failed), open the first one.
+  const dashboardSettled = ui && ui.summary.state !== "loading";
+  if (!view.mashupId && myMashups.length && dashboardSettled && !lastDashboard?.topContent.length) {
     selectMashup(myMashups[0].id, false);
   }
 }
