@@ -72,6 +72,41 @@ export type Database = {
         };
         Relationships: [];
       };
+      mashup_daily_retention: {
+        Row: {
+          completed_plays: number;
+          date: string;
+          mashup_id: string;
+          plays: number;
+          position_bucket_seconds: number;
+          watch_time_seconds: number;
+        };
+        Insert: {
+          completed_plays: number;
+          date: string;
+          mashup_id: string;
+          plays: number;
+          position_bucket_seconds: number;
+          watch_time_seconds: number;
+        };
+        Update: {
+          completed_plays?: number;
+          date?: string;
+          mashup_id?: string;
+          plays?: number;
+          position_bucket_seconds?: number;
+          watch_time_seconds?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_daily_retention_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: false;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       mashup_daily_stats: {
         Row: {
           avg_watch_time: number | null;
@@ -112,6 +147,193 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "mashup_daily_stats_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: false;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      mashup_lifetime_stats: {
+        Row: {
+          avg_watch_time: number | null;
+          comments: number;
+          completed_plays: number;
+          downloads: number;
+          likes: number;
+          mashup_id: string;
+          plays: number;
+          shares: number;
+          tracked_plays: number;
+          unique_plays: number;
+          watch_time_seconds: number;
+        };
+        Insert: {
+          avg_watch_time?: number | null;
+          comments?: number;
+          completed_plays?: number;
+          downloads?: number;
+          likes?: number;
+          mashup_id: string;
+          plays?: number;
+          shares?: number;
+          tracked_plays?: number;
+          unique_plays?: number;
+          watch_time_seconds?: number;
+        };
+        Update: {
+          avg_watch_time?: number | null;
+          comments?: number;
+          completed_plays?: number;
+          downloads?: number;
+          likes?: number;
+          mashup_id?: string;
+          plays?: number;
+          shares?: number;
+          tracked_plays?: number;
+          unique_plays?: number;
+          watch_time_seconds?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_lifetime_stats_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: true;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      mashup_listeners: {
+        Row: {
+          first_played_at: string;
+          listener_key: string;
+          mashup_id: string;
+        };
+        Insert: {
+          first_played_at: string;
+          listener_key: string;
+          mashup_id: string;
+        };
+        Update: {
+          first_played_at?: string;
+          listener_key?: string;
+          mashup_id?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_listeners_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: false;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      mashup_play_summaries: {
+        Row: {
+          completed: boolean;
+          duration_seconds: number;
+          ended: boolean;
+          furthest_position_seconds: number;
+          mashup_id: string;
+          play_id: string;
+          started_at: string;
+        };
+        Insert: {
+          completed: boolean;
+          duration_seconds: number;
+          ended: boolean;
+          furthest_position_seconds: number;
+          mashup_id: string;
+          play_id: string;
+          started_at: string;
+        };
+        Update: {
+          completed?: boolean;
+          duration_seconds?: number;
+          ended?: boolean;
+          furthest_position_seconds?: number;
+          mashup_id?: string;
+          play_id?: string;
+          started_at?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_play_summaries_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: false;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      mashup_quarter_hour_breakdowns: {
+        Row: {
+          bucket_start: string;
+          country: string;
+          device: string;
+          mashup_id: string;
+          plays: number;
+          source: string;
+        };
+        Insert: {
+          bucket_start: string;
+          country: string;
+          device: string;
+          mashup_id: string;
+          plays: number;
+          source: string;
+        };
+        Update: {
+          bucket_start?: string;
+          country?: string;
+          device?: string;
+          mashup_id?: string;
+          plays?: number;
+          source?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_quarter_hour_breakdowns_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: false;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      mashup_quarter_hour_stats: {
+        Row: {
+          bucket_start: string;
+          comments: number;
+          downloads: number;
+          likes: number;
+          mashup_id: string;
+          plays: number;
+          shares: number;
+        };
+        Insert: {
+          bucket_start: string;
+          comments?: number;
+          downloads?: number;
+          likes?: number;
+          mashup_id: string;
+          plays?: number;
+          shares?: number;
+        };
+        Update: {
+          bucket_start?: string;
+          comments?: number;
+          downloads?: number;
+          likes?: number;
+          mashup_id?: string;
+          plays?: number;
+          shares?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_quarter_hour_stats_mashup_id_fkey";
             columns: ["mashup_id"];
             isOneToOne: false;
             referencedRelation: "mashups";
