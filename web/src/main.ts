@@ -451,7 +451,7 @@ async function loadDashboard(): Promise<void> {
     if (isAbort(e) || abort.signal.aborted) return;
     if (handleAuthLoss(e)) return;
     const msg = `The dashboard could not be loaded: ${describeError(e)}`;
-    for (const panel of panels) panel.error(msg, () => void loadDashboard());
+    for (const panel of panels) panel.error(msg, () => void loadDashboard(), periodKey(p));
     if (!view.mashupId && myMashups[0]) selectMashup(myMashups[0].id, false);
   }
 }
@@ -653,7 +653,7 @@ async function loadMashup(): Promise<void> {
     const msg = e instanceof ApiError && e.status === 404
       ? "This mashup was not found among yours."
       : `This mashup's analytics could not be loaded: ${describeError(e)}`;
-    for (const panel of panels) panel.error(msg, () => void loadMashup());
+    for (const panel of panels) panel.error(msg, () => void loadMashup(), `${id}|${periodKey(p)}`);
   }
 }
 

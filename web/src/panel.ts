@@ -53,8 +53,9 @@ export class Panel {
     if (params !== undefined) this.root.dataset.params = params;
   }
 
-  error(message: string, retry?: () => void): void {
+  error(message: string, retry?: () => void, params?: string): void {
     this.set("error");
+    if (params !== undefined) this.root.dataset.params = params;
     clear(this.status);
     this.status.append(h("span", { class: "error-icon", "aria-hidden": "true" }, "!"), h("span", { class: "error-text" }, message));
     if (retry) {
