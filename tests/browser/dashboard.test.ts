@@ -314,7 +314,7 @@ Deno.test({
         assert((ink[`${c}-chart`] ?? 0) > 800, `${c} chart is drawn (${ink[`${c}-chart`]} pixels)`);
       }
       await w.page.evaluate(() => globalThis.scrollTo(0, 0));
-      await waitForPanel(w.page, "realtime", await w.page.getAttribute("[data-testid=panel-realtime]", "data-params") ?? "", ["ready", "error"]);
+      await w.page.waitForSelector("[data-testid=panel-realtime]:not([data-state=loading])");
       const path = await screenshot(w.page, "dashboard");
       assert((await Deno.stat(path)).size > 50_000, "a full-page screenshot was written");
       assertClean(w);

@@ -234,6 +234,7 @@ function showSignIn(message?: string): void {
 async function doSignOut(message?: string): Promise<void> {
   await signOut();
   identity = null;
+  view.mashupId = null; // the next person has other mashups
   myMashups = [];
   lastDashboard = null;
   dashboardAbort?.abort();
