@@ -289,11 +289,11 @@ function buildDashboard() {
   }
   const periodNote = h("p", { class: "period-note", "data-testid": "period-note" });
   const periodError = h("p", { class: "form-error", role: "alert", hidden: true, "data-testid": "period-error" });
-  const refresh = h("button", { type: "button", class: "ghost", title: "Reload every panel" }, "↻ Refresh");
+  const refresh = h("button", { type: "button", class: "ghost", title: "Reload every panel", "data-testid": "refresh" }, "↻ Refresh");
   refresh.addEventListener("click", () => {
     void loadDashboard();
     void loadMashup();
-    void loadRealtime();
+    startRealtime(); // now, and the next automatic refresh 10 s from now
   });
   const toolbar = h(
     "section",
