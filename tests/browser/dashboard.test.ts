@@ -412,4 +412,30 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "browser: another origin's page may call the analytics API with a Bearer token (CORS, preflight)",
+  ...withApi,
+  async fn() {
+    const w = await openPage();
+    try {
+      // A creator's own front end on another origin: any document from http://localhost:<port>
+      // (not 127.0.0.1, so another origin; served from loopback, so Chromium's local-network-access
+      // rules allow it to call loopback; and not the page, whose CSP allows only its own origin).
+      await w.page.goto(`http://localhost:${new URL(API_URL).port}/functions/v1/whoami`);
+      const out = await w.page.evaluate(async ([base, token]) => {
+        const res = await fetch(`${base}/functions/v1/analytics/dashboard?tz=Europe/Berlin`, {
+          headers: { Authorization: `Bearer ${token}`, "x-client-info": "supabase-js/2" },
+        });
+        const body = await res.json();
+        return { status: res.status, cache: res.headers.get("cache-control"), keys: Object.keys(body).sort() };
+      }, [API_URL, DEMO_TOKEN]);
+      assertEquals(out.status, 200);
+      assertEquals(out.keys, ["demographics", "period", "sources", "summary", "topContent", "trends"]);
+      assert(out.cache?.includes("private"), `a private Cache-Control: ${out.cache}`);
+    } finally {
+      await w.close();
+    }
+  },
+});
+
 Deno.test({ name: "page: close the browser", ...opts, fn: closeBrowser });
