@@ -760,8 +760,13 @@ let lastRealtime: RealtimeResponse | null = null;
 let lastRealtimeAt = new Date();
 let realtimeInFlight = false;
 
+// A hidden tab asks nothing; it catches up as soon as it is shown again.
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && realtimeTimer !== undefined) void loadRealtime();
+});
+
 async function loadRealtime(): Promise<void> {
-  if (!ui || realtimeInFlight) return;
+  if (!ui || realtimeInFlight || document.hidden) return;
   const panel = ui.realtime;
   realtimeInFlight = true;
   try {
