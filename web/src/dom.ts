@@ -81,3 +81,10 @@ export function countryName(code: string): string {
 }
 
 export const capitalize = (s: string): string => (s ? s[0].toUpperCase() + s.slice(1) : s);
+
+const SOURCE_NAMES: Record<string, string> = {
+  tiktok: "TikTok", youtube: "YouTube", twitter: "Twitter / X", x: "X", facebook: "Facebook",
+  instagram: "Instagram", direct: "Direct", search: "Search", embed: "Embed", unknown: "Unknown",
+};
+/** A traffic source as people write it ("tiktok" -> "TikTok"). */
+export const sourceName = (s: string): string => SOURCE_NAMES[s.toLowerCase()] ?? capitalize(s);

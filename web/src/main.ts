@@ -45,6 +45,7 @@ import {
   fmtInt,
   fmtPct,
   h,
+  sourceName,
 } from "./dom.ts";
 import { chartBox, fillRows, Panel } from "./panel.ts";
 
@@ -505,7 +506,7 @@ function renderDashboard(d: DashboardResponse, key: string): void {
     draw(u.sourcesBox.canvas, {
       type: "bar",
       data: {
-        labels: d.sources.map((x) => capitalize(x.source)),
+        labels: d.sources.map((x) => sourceName(x.source)),
         datasets: [{ label: "Plays", data: d.sources.map((x) => x.count), backgroundColor: d.sources.map((_, i) => PALETTE[i % PALETTE.length]), borderRadius: 6, maxBarThickness: 44 }],
       },
       options: {
