@@ -276,6 +276,16 @@ start_gateway() {
   wait_for gateway 20 curl -fsS -H "apikey: $anon" "$API_URL/rest/v1/"
 }
 
+# The local stand-in for the pg_cron + pg_net schedule of the realtime sync (see the script).
+start_realtime_scheduler() {
+  if ! pid_alive realtime-scheduler; then
+    log "starting the realtime sync scheduler (every 5 minutes)"
+    # shellcheck disable=SC2046
+    background realtime-scheduler env SUPABASE_URL="$API_URL" $(keys_env | grep '^SUPABASE_SERVICE_ROLE_KEY=') \
+      "$(deno_bin)" run --allow-net --allow-env "$ROOT/scripts/realtime-scheduler.ts"
+  fi
+}
+
 write_env() {
   {
     echo "SUPABASE_URL=$API_URL"
@@ -305,6 +315,7 @@ cmd_start() {
   start_auth
   build_web
   start_gateway
+  start_realtime_scheduler
   write_env
   # Stack-level post-start hooks (e.g. rebuilding Redis counters) live in scripts/post-start.d.
   for hook in "$ROOT"/scripts/post-start.d/*.sh; do [ -f "$hook" ] && bash "$hook"; done
@@ -347,6 +358,7 @@ cmd_stop() {
   if [ -f "$STACK/nginx/nginx.conf" ] && pid_alive nginx; then
     nginx -p "$STACK/nginx" -c "$STACK/nginx/nginx.conf" -s stop 2>/dev/null || true
   fi
+  stop_pidfile realtime-scheduler
   stop_pidfile edge-runtime
   stop_pidfile auth
   stop_pidfile postgrest

@@ -192,3 +192,11 @@ from generate_series(1, 300, 11) as i;
 drop table seed_play_facts, seed_plays, seed_follows, seed_mashups;
 
 analyze public.analytics_events;
+
+-- Rollups for the demo data ---------------------------------------------------------------------
+-- Every seeded UTC day, one committed day at a time; the backfill also starts the 5-minute
+-- incremental job's watermark, so pg_cron carries on from here.
+select (min("timestamp") at time zone 'UTC')::date as backfill_from,
+       (max("timestamp") at time zone 'UTC')::date + 1 as backfill_to
+from public.analytics_events \gset
+call aggregation.backfill(:'backfill_from', :'backfill_to');

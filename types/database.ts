@@ -9,6 +9,33 @@ export type Json =
 export type Database = {
   public: {
     Tables: {
+      analytics_bot_events: {
+        Row: {
+          event_type: string;
+          id: string;
+          properties: NonNullable<Json>;
+          received_at: string;
+          timestamp: string;
+          user_agent: string | null;
+        };
+        Insert: {
+          event_type: string;
+          id: string;
+          properties?: NonNullable<Json>;
+          received_at?: string;
+          timestamp?: string;
+          user_agent?: string | null;
+        };
+        Update: {
+          event_type?: string;
+          id?: string;
+          properties?: NonNullable<Json>;
+          received_at?: string;
+          timestamp?: string;
+          user_agent?: string | null;
+        };
+        Relationships: [];
+      };
       analytics_events: {
         Row: {
           anonymous_id: string | null;
@@ -51,6 +78,24 @@ export type Database = {
           session_id?: string | null;
           timestamp?: string;
           user_id?: string | null;
+        };
+        Relationships: [];
+      };
+      creator_realtime_totals: {
+        Row: {
+          creator_id: string;
+          followers: number;
+          updated_at: string;
+        };
+        Insert: {
+          creator_id: string;
+          followers?: number;
+          updated_at?: string;
+        };
+        Update: {
+          creator_id?: string;
+          followers?: number;
+          updated_at?: string;
         };
         Relationships: [];
       };
@@ -341,6 +386,47 @@ export type Database = {
           },
         ];
       };
+      mashup_realtime_totals: {
+        Row: {
+          comments: number;
+          downloads: number;
+          likes: number;
+          mashup_id: string;
+          plays: number;
+          reactions: number;
+          shares: number;
+          updated_at: string;
+        };
+        Insert: {
+          comments?: number;
+          downloads?: number;
+          likes?: number;
+          mashup_id: string;
+          plays?: number;
+          reactions?: number;
+          shares?: number;
+          updated_at?: string;
+        };
+        Update: {
+          comments?: number;
+          downloads?: number;
+          likes?: number;
+          mashup_id?: string;
+          plays?: number;
+          reactions?: number;
+          shares?: number;
+          updated_at?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "mashup_realtime_totals_mashup_id_fkey";
+            columns: ["mashup_id"];
+            isOneToOne: true;
+            referencedRelation: "mashups";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       mashups: {
         Row: {
           created_at: string;
@@ -362,6 +448,116 @@ export type Database = {
           duration_seconds?: number;
           id?: string;
           title?: string;
+        };
+        Relationships: [];
+      };
+      realtime_drift: {
+        Row: {
+          counted: number;
+          counter: string;
+          detected_at: string;
+          expected: number;
+          id: number;
+          repaired: number;
+          run_id: string;
+          subject_id: string;
+          subject_kind: string;
+          uncertain: number;
+        };
+        Insert: {
+          counted: number;
+          counter: string;
+          detected_at?: string;
+          expected: number;
+          id?: never;
+          repaired: number;
+          run_id: string;
+          subject_id: string;
+          subject_kind: string;
+          uncertain: number;
+        };
+        Update: {
+          counted?: number;
+          counter?: string;
+          detected_at?: string;
+          expected?: number;
+          id?: never;
+          repaired?: number;
+          run_id?: string;
+          subject_id?: string;
+          subject_kind?: string;
+          uncertain?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "realtime_drift_run_id_fkey";
+            columns: ["run_id"];
+            isOneToOne: false;
+            referencedRelation: "realtime_reconcile_runs";
+            referencedColumns: ["run_id"];
+          },
+        ];
+      };
+      realtime_reconcile_runs: {
+        Row: {
+          counters_checked: number;
+          counters_repaired: number;
+          counters_uncertain: number;
+          increments_repaired: number;
+          read_at: string;
+          reason: string;
+          run_id: string;
+          settle_seconds: number;
+          started_at: string;
+        };
+        Insert: {
+          counters_checked?: number;
+          counters_repaired?: number;
+          counters_uncertain?: number;
+          increments_repaired?: number;
+          read_at: string;
+          reason?: string;
+          run_id?: string;
+          settle_seconds: number;
+          started_at?: string;
+        };
+        Update: {
+          counters_checked?: number;
+          counters_repaired?: number;
+          counters_uncertain?: number;
+          increments_repaired?: number;
+          read_at?: string;
+          reason?: string;
+          run_id?: string;
+          settle_seconds?: number;
+          started_at?: string;
+        };
+        Relationships: [];
+      };
+      realtime_sync_batches: {
+        Row: {
+          applied_at: string;
+          batch_id: string;
+          counters: number;
+          increments: number;
+          skipped_counters: number;
+          skipped_increments: number;
+        };
+        Insert: {
+          applied_at?: string;
+          batch_id: string;
+          counters?: number;
+          increments?: number;
+          skipped_counters?: number;
+          skipped_increments?: number;
+        };
+        Update: {
+          applied_at?: string;
+          batch_id?: string;
+          counters?: number;
+          increments?: number;
+          skipped_counters?: number;
+          skipped_increments?: number;
         };
         Relationships: [];
       };
@@ -397,7 +593,86 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      aggregate_mashup_stats: {
+        Args: { target_date: string };
+        Returns: undefined;
+      };
+      aggregate_user_stats: {
+        Args: { target_date: string };
+        Returns: undefined;
+      };
+      dashboard_period_bounds: {
+        Args: { p_end: string; p_start: string; p_tz: string };
+        Returns: Record<string, unknown>;
+      };
+      get_creator_dashboard: {
+        Args: {
+          p_end: string;
+          p_limit?: number;
+          p_start: string;
+          p_tz?: string;
+        };
+        Returns: Json;
+      };
+      get_mashup_analytics: {
+        Args: {
+          p_end: string;
+          p_mashup_id: string;
+          p_start: string;
+          p_tz?: string;
+        };
+        Returns: Json;
+      };
+      ingest_events: {
+        Args: { events: Json };
+        Returns: {
+          id: string;
+          is_new: boolean;
+          listener_key: string;
+          ordinality: number;
+          timestamp: string;
+        }[];
+      };
+      realtime_recent_activity: { Args: { p_now?: string }; Returns: Json };
+      realtime_totals: {
+        Args: { p_mashup_ids?: string[] };
+        Returns: {
+          comments: number;
+          downloads: number;
+          likes: number;
+          mashup_id: string;
+          plays: number;
+          reactions: number;
+          shares: number;
+          updated_at: string;
+        }[];
+      };
+      reconcile_realtime_totals: {
+        Args: {
+          p_outstanding: Json;
+          p_read_at: string;
+          p_reason?: string;
+          p_settle_seconds?: number;
+        };
+        Returns: Json;
+      };
+      refresh_materialized_views: {
+        Args: Record<PropertyKey, never>;
+        Returns: undefined;
+      };
+      update_realtime_stats: {
+        Args: { p_batch_id: string; p_deltas: Json };
+        Returns: Json;
+      };
       whoami: { Args: Record<PropertyKey, never>; Returns: Json };
+      whole_percentages: {
+        Args: { p_counts: number[]; p_keys: string[] };
+        Returns: {
+          count: number;
+          key: string;
+          percentage: number;
+        }[];
+      };
     };
     Enums: {
       [_ in never]: never;

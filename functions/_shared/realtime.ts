@@ -1,14 +1,32 @@
-// Live counters in Redis, fed by the track function for newly stored events only.
-// Keys are the plan's: mashup:{id}:plays, mashup:{id}:likes, ... (one INCR per counted event),
-// written in one pipeline per batch. The realtime-sync function moves them into Postgres.
+// Live counters and realtime windows in Redis, fed by the track function for newly stored events
+// only, read by the analytics function's realtime response. docs/realtime.md has the whole design.
+//
+// Keys (all written in one MULTI/EXEC per batch of events, so a batch is counted whole or not at all):
+//   mashup:{id}:<counter>        the plan's counters: increments not yet synced to Postgres
+//   creator:{id}:followers       follows of a creator not yet synced
+//   rt:dirty                     SET of the counter keys above that hold a delta (the sync reads
+//                                this instead of KEYS; a key with a value is always in it)
+//   rt:{scope}:active            ZSET listener key -> time (ms) of their latest event
+//   rt:{scope}:playing           ZSET mashup id -> time of its latest play / progress heartbeat
+//   rt:playing:{mashupId}        ZSET listener key -> time of their latest play / heartbeat on it
+//   rt:{scope}:min:{epochMinute} HASH counter -> events in that UTC minute (plays, likes, ...)
+//   rt:mashup_creator            HASH mashup id -> creator id (cache of public.mashups)
+// where {scope} is `platform` or `c:{creatorId}`: every event is written to the platform scope and
+// to the scope of the creator it counts toward, so a creator's view costs the same as the
+// platform's and never filters. The sync's own keys (sync:*) are in realtime_sync.ts.
 import type { Redis } from "@upstash/redis";
 import { redisClient } from "./redis.ts";
+import { asService } from "./db.ts";
 
 /** What the realtime layer needs to know about one newly stored event. */
 export type RealtimeEvent = {
   type: string;
   mashupId: string | null;
-  /** For user_followed: the creator followed. */
+  /**
+   * The creator the event counts toward: for user_followed the creator followed; for a mashup
+   * event the mashup's creator. Optional for mashup events: when absent it is looked up in
+   * rt:mashup_creator, filled from public.mashups on a miss.
+   */
   creatorId?: string | null;
   /** u:<user>, a:<anonymous id> or s:<session id>, as in analytics_events.listener_key. */
   listenerKey: string;
@@ -27,20 +45,240 @@ export const MASHUP_COUNTERS: Record<string, string> = {
   ai_reaction: "reactions",
 };
 
-/** Increments the counters of these (new) events in one pipeline. Throws if Redis fails. */
-export async function recordRealtime(events: RealtimeEvent[], redis: Redis = redisClient()): Promise<void> {
-  const p = redis.pipeline();
+/** Event types that mean "this listener is playing this mashup right now". */
+const HEARTBEATS = new Set(["mashup_played", "mashup_play_progress"]);
+
+export const ACTIVE_WINDOW_MS = 5 * 60_000;
+export const PLAYING_WINDOW_MS = 60_000;
+/** lastHour = the current UTC minute and the 59 before it. */
+export const LAST_HOUR_MINUTES = 60;
+/** Minute buckets live a little longer than the hour they serve (seconds, wall clock). */
+const MINUTE_BUCKET_TTL_S = 2 * 3600;
+
+export const DIRTY_SET = "rt:dirty";
+export const MASHUP_CREATOR_HASH = "rt:mashup_creator";
+
+export type RealtimeScope = { creatorId: string } | "platform";
+const scopeKey = (scope: RealtimeScope) => (scope === "platform" ? "rt:platform" : `rt:c:${scope.creatorId}`);
+export const keys = {
+  active: (scope: RealtimeScope) => `${scopeKey(scope)}:active`,
+  playingIndex: (scope: RealtimeScope) => `${scopeKey(scope)}:playing`,
+  playing: (mashupId: string) => `rt:playing:${mashupId}`,
+  minute: (scope: RealtimeScope, epochMinute: number) => `${scopeKey(scope)}:min:${epochMinute}`,
+  mashupCounter: (mashupId: string, counter: string) => `mashup:${mashupId}:${counter}`,
+  creatorFollowers: (creatorId: string) => `creator:${creatorId}:followers`,
+};
+
+/**
+ * The clock of the realtime windows: ANALYTICS_NOW (ISO-8601) when set, so tests and demos can
+ * pin it (scripts/edge-runtime.ts passes it to every function), else the wall clock.
+ */
+export function realtimeNow(): number {
+  const pinned = Deno.env.get("ANALYTICS_NOW");
+  if (pinned) {
+    const t = Date.parse(pinned);
+    if (!Number.isNaN(t)) return t;
+  }
+  return Date.now();
+}
+
+/** mashup id -> creator id for the ids given; missing ids are unknown mashups. */
+export type CreatorLookup = (mashupIds: string[]) => Promise<Map<string, string>>;
+
+/** The default lookup: public.mashups through the service role (the track function has it). */
+export const creatorsFromDatabase: CreatorLookup = async (ids) => {
+  const out = new Map<string, string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const { data, error } = await asService().from("mashups").select("id, creator_id").in(
+      "id",
+      ids.slice(i, i + 500),
+    );
+    if (error) throw new Error(`mashup creators: ${error.message}`);
+    for (const r of data as { id: string; creator_id: string }[]) out.set(r.id, r.creator_id);
+  }
+  return out;
+};
+
+/** Fills in each mashup event's creator from rt:mashup_creator, then the database for misses. */
+async function resolveCreators(
+  events: RealtimeEvent[],
+  redis: Redis,
+  lookup: CreatorLookup,
+): Promise<Map<string, string>> {
+  const wanted = [...new Set(events.filter((e) => e.mashupId && !e.creatorId).map((e) => e.mashupId!))];
+  const found = new Map<string, string>();
+  for (const e of events) if (e.mashupId && e.creatorId) found.set(e.mashupId, e.creatorId);
+  if (wanted.length === 0) return found;
+  const cached = await redis.hmget<Record<string, string>>(MASHUP_CREATOR_HASH, ...wanted);
+  const misses: string[] = [];
+  for (const id of wanted) {
+    const c = cached?.[id];
+    if (c) found.set(id, String(c));
+    else misses.push(id);
+  }
+  if (misses.length > 0) {
+    const fromDb = await lookup(misses);
+    if (fromDb.size > 0) {
+      await redis.hset(MASHUP_CREATOR_HASH, Object.fromEntries(fromDb));
+      for (const [m, c] of fromDb) found.set(m, c);
+    }
+  }
+  return found;
+}
+
+export type RecordOptions = {
+  /** The clock the windows are measured against (epoch ms); default realtimeNow(). */
+  now?: number;
+  /** mashup -> creator lookup for events without creatorId; default public.mashups. */
+  creatorsOf?: CreatorLookup;
+};
+
+/**
+ * Counts these newly stored events: the plan's counters (+ dirty set), presence, playing-now and
+ * minute buckets, for the platform and for the creator each event counts toward, in one
+ * MULTI/EXEC. Throws if Redis fails; the events are already in Postgres, and the counters
+ * recover from there (reconciliation), so the caller logs and carries on.
+ */
+export async function recordRealtime(
+  events: RealtimeEvent[],
+  redis: Redis = redisClient(),
+  options: RecordOptions = {},
+): Promise<void> {
+  if (events.length === 0) return;
+  const now = options.now ?? realtimeNow();
+  const creators = await resolveCreators(events, redis, options.creatorsOf ?? creatorsFromDatabase);
+
+  const tx = redis.multi();
+  const trims = new Map<string, number>(); // zset -> window: trimmed and given a TTL once per batch
+  const buckets = new Set<string>();
   let n = 0;
+
   for (const e of events) {
+    const creatorId = e.type === "user_followed"
+      ? e.creatorId ?? null
+      : e.mashupId
+      ? creators.get(e.mashupId) ?? null
+      : null;
+    const scopes: RealtimeScope[] = creatorId ? ["platform", { creatorId }] : ["platform"];
+
+    // Counters: the increment first, then the dirty mark (same transaction anyway).
     const counter = MASHUP_COUNTERS[e.type];
     if (counter && e.mashupId) {
-      p.incr(`mashup:${e.mashupId}:${counter}`);
+      const k = keys.mashupCounter(e.mashupId, counter);
+      tx.incr(k);
+      tx.sadd(DIRTY_SET, k);
       n++;
     }
     if (e.type === "user_followed" && e.creatorId) {
-      p.incr(`creator:${e.creatorId}:followers`);
+      const k = keys.creatorFollowers(e.creatorId);
+      tx.incr(k);
+      tx.sadd(DIRTY_SET, k);
+      n++;
+    }
+
+    // Windows: the event's time, never later than now (a client clock ahead of ours).
+    const parsed = Date.parse(e.timestamp);
+    const t = Math.min(Number.isNaN(parsed) ? now : parsed, now);
+    if (t > now - ACTIVE_WINDOW_MS && e.listenerKey) {
+      for (const s of scopes) {
+        tx.zadd(keys.active(s), { gt: true }, { score: t, member: e.listenerKey });
+        trims.set(keys.active(s), ACTIVE_WINDOW_MS);
+      }
+      n++;
+    }
+    if (HEARTBEATS.has(e.type) && e.mashupId && e.listenerKey && t > now - PLAYING_WINDOW_MS) {
+      tx.zadd(keys.playing(e.mashupId), { gt: true }, { score: t, member: e.listenerKey });
+      trims.set(keys.playing(e.mashupId), PLAYING_WINDOW_MS);
+      for (const s of scopes) {
+        tx.zadd(keys.playingIndex(s), { gt: true }, { score: t, member: e.mashupId });
+        trims.set(keys.playingIndex(s), PLAYING_WINDOW_MS);
+      }
+      n++;
+    }
+    const minute = Math.floor(t / 60_000);
+    if (counter && e.mashupId && minute > Math.floor(now / 60_000) - LAST_HOUR_MINUTES) {
+      for (const s of scopes) {
+        const b = keys.minute(s, minute);
+        tx.hincrby(b, counter, 1);
+        buckets.add(b);
+      }
       n++;
     }
   }
-  if (n > 0) await p.exec();
+  // Expired members go when their set is next written; the TTL removes sets nobody writes to.
+  for (const [k, windowMs] of trims) {
+    tx.zremrangebyscore(k, "-inf", now - windowMs);
+    tx.pexpire(k, 2 * windowMs);
+  }
+  for (const b of buckets) tx.expire(b, MINUTE_BUCKET_TTL_S);
+  if (n > 0) await tx.exec();
+}
+
+export type PlayingNow = { mashupId: string; listeners: number };
+/** The plan's realtime JSON. */
+export type RealtimeSnapshot = {
+  activeUsers: number;
+  playingNow: PlayingNow[];
+  lastHour: { plays: number; likes: number };
+};
+
+export type ReadOptions = {
+  /** The clock (epoch ms); default realtimeNow(). */
+  now?: number;
+  /** At most this many playingNow entries, busiest first (default 100). */
+  limit?: number;
+  redis?: Redis;
+};
+
+/**
+ * The realtime response for one scope: a creator's mashups ({ creatorId }) or the whole platform.
+ *   activeUsers: distinct listeners with any event in (now - 5 min, now]
+ *   playingNow:  listeners per mashup with a play or progress heartbeat in (now - 60 s, now],
+ *                busiest first (ties by mashup id), at most `limit`
+ *   lastHour:    plays and likes in the current UTC minute and the 59 before it
+ * Two round trips to Redis whatever the scope.
+ */
+export async function readRealtime(
+  scope: RealtimeScope,
+  options: ReadOptions = {},
+): Promise<RealtimeSnapshot> {
+  const redis = options.redis ?? redisClient();
+  const now = options.now ?? realtimeNow();
+  const limit = options.limit ?? 100;
+  const currentMinute = Math.floor(now / 60_000);
+
+  const p = redis.pipeline();
+  p.zcount(keys.active(scope), `(${now - ACTIVE_WINDOW_MS}`, now);
+  p.zrange(keys.playingIndex(scope), `(${now - PLAYING_WINDOW_MS}`, now, { byScore: true });
+  for (let i = 0; i < LAST_HOUR_MINUTES; i++) {
+    p.hmget(keys.minute(scope, currentMinute - i), "plays", "likes");
+  }
+  const [active, playingIds, ...minutes] = (await p.exec()) as [
+    number,
+    string[],
+    ...(Record<string, unknown> | null)[],
+  ];
+
+  let plays = 0;
+  let likes = 0;
+  for (const m of minutes) {
+    plays += Number(m?.plays ?? 0);
+    likes += Number(m?.likes ?? 0);
+  }
+
+  let playingNow: PlayingNow[] = [];
+  const ids = (playingIds ?? []).map(String);
+  if (ids.length > 0) {
+    const q = redis.pipeline();
+    for (const id of ids) q.zcount(keys.playing(id), `(${now - PLAYING_WINDOW_MS}`, now);
+    const counts = (await q.exec()) as number[];
+    playingNow = ids
+      .map((mashupId, i) => ({ mashupId, listeners: Number(counts[i]) }))
+      .filter((x) => x.listeners > 0)
+      .sort((a, b) =>
+        b.listeners - a.listeners || (a.mashupId < b.mashupId ? -1 : a.mashupId > b.mashupId ? 1 : 0)
+      )
+      .slice(0, limit);
+  }
+  return { activeUsers: Number(active), playingNow, lastHour: { plays, likes } };
 }

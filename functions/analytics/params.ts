@@ -64,6 +64,6 @@ export function parsePeriodQuery(params: URLSearchParams, now = new Date()): Per
   if (!start) start = addDays(end, -30);
   const days = (Date.parse(end) - Date.parse(start)) / DAY_MS;
   if (days <= 0) return { field: "end", error: "end must be after start" };
-  if (days > MAX_PERIOD_DAYS) return { field: "end", error: `the period may be at most ${MAX_PERIOD_DAYS} days` };
+  if (days > MAX_PERIOD_DAYS) return { field: "end", error: `end must be at most ${MAX_PERIOD_DAYS} days after start` };
   return { start, end, tz, limit };
 }

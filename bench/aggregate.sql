@@ -1,0 +1,76 @@
+-- bench/aggregate.sql: the SQL half of bench/aggregate. The plan's original aggregate function,
+-- ported to this schema only as far as it must be (its own copy of the plan's table, timestamptz),
+-- a timer, and a source of "new" events for the incremental runs.
+set timezone = 'UTC';
+create schema if not exists bench;
+
+-- The plan's mashup_daily_stats, without our fixes (nullable mashup_id, no FK: the plan's GROUP BY
+-- puts events without a mashup into a null-mashup row).
+create table if not exists bench.plan_mashup_daily_stats (
+  id uuid primary key default gen_random_uuid(),
+  mashup_id uuid,
+  date date not null,
+  plays integer default 0, unique_plays integer default 0, likes integer default 0, shares integer default 0,
+  comments integer default 0, downloads integer default 0, avg_watch_time numeric,
+  unique (mashup_id, date)
+);
+
+-- The plan's function, verbatim apart from the table names.
+create or replace function bench.plan_aggregate_mashup_stats(target_date date)
+returns void as $$
+begin
+  insert into bench.plan_mashup_daily_stats (
+    mashup_id, date, plays, unique_plays, likes, shares
+  )
+  select
+    (properties->>'mashup_id')::uuid as mashup_id,
+    target_date,
+    count(*) filter (where event_type = 'mashup_played'),
+    count(distinct user_id) filter (where event_type = 'mashup_played'),
+    count(*) filter (where event_type = 'mashup_liked'),
+    count(*) filter (where event_type = 'mashup_shared')
+  from public.analytics_events
+  where date_trunc('day', timestamp) = target_date
+  group by properties->>'mashup_id'
+  on conflict (mashup_id, date)
+  do update set
+    plays = excluded.plays,
+    unique_plays = excluded.unique_plays,
+    likes = excluded.likes,
+    shares = excluded.shares;
+end;
+$$ language plpgsql;
+
+-- Milliseconds one statement takes.
+create or replace function bench.ms(p_sql text)
+returns numeric language plpgsql as $$
+declare t timestamptz := clock_timestamp();
+begin
+  execute p_sql;
+  return round(extract(epoch from clock_timestamp() - t) * 1000, 1);
+end $$;
+
+-- p_plays plays that happened in the last 5 minutes and were received now: each a played event,
+-- a heartbeat and an ending, spread over mashups with the generator's power law.
+create or replace function bench.new_events(p_plays int, p_mashups int, p_fans int)
+returns bigint language plpgsql as $$
+declare n bigint;
+begin
+  with p as (
+    select gen_random_uuid() as play_id, md5('bench-mashup-' || least(p_mashups, 1 + floor(p_mashups * power(random(), 3))::int))::uuid as mashup_id,
+           now() - random() * interval '5 minutes' as ts,
+           case when random() < 0.55 then md5('bench-fan-' || floor(random() * p_fans)::int)::uuid end as user_id,
+           'anon-new-' || floor(random() * p_fans)::int as anon
+    from generate_series(1, p_plays)
+  ), ev as (
+    select user_id, 'mashup_played' as t, jsonb_build_object('mashup_id', mashup_id, 'play_id', play_id, 'source', 'direct') as props, ts, anon from p
+    union all
+    select user_id, 'mashup_play_progress', jsonb_build_object('mashup_id', mashup_id, 'play_id', play_id, 'position_seconds', 30), ts + interval '30 s', anon from p
+    union all
+    select user_id, 'mashup_play_ended', jsonb_build_object('mashup_id', mashup_id, 'play_id', play_id, 'position_seconds', 41), ts + interval '41 s', anon from p
+  )
+  insert into public.analytics_events (user_id, event_type, properties, "timestamp", session_id, anonymous_id, received_at, country, device)
+  select user_id, t, props, ts, 'sess-new', case when user_id is null then anon end, now(), 'US', 'mobile' from ev;
+  get diagnostics n = row_count;
+  return n;
+end $$;

@@ -1,0 +1,61 @@
+// realtime-sync: moves the Redis counters into Postgres (service role only), every 5 minutes
+// (pg_cron + pg_net on hosted Supabase, scripts/realtime-scheduler.ts locally).
+//   POST /functions/v1/realtime-sync                      recover if Redis lost its data, then sync
+//   POST /functions/v1/realtime-sync {"reconcile": true}  ... then reconcile totals with raw events
+// Answers the run's report as JSON. verify_jwt = true; any caller but the service role gets 403.
+import { preflight } from "../_shared/cors.ts";
+import { json, jsonError } from "../_shared/http.ts";
+import { AuthError, callerFrom } from "../_shared/auth.ts";
+import { asService } from "../_shared/db.ts";
+import { redisBulkClient } from "../_shared/redis.ts";
+import { reconcileRealtime, recoverIfRedisLostData, syncRealtime } from "../_shared/realtime_sync.ts";
+
+Deno.serve(async (req) => {
+  const pre = preflight(req);
+  if (pre) return pre;
+  if (req.method !== "POST") return jsonError(405, "method not allowed: use POST", "method");
+
+  try {
+    const caller = await callerFrom(req);
+    if (caller.kind === "anon" && caller.token === null) {
+      return jsonError(401, "missing bearer token", "authorization");
+    }
+    if (caller.kind !== "service") {
+      return jsonError(403, "only the service role may run the sync", "authorization");
+    }
+  } catch (e) {
+    if (e instanceof AuthError) return jsonError(401, e.message, "authorization");
+    throw e;
+  }
+
+  let body: { reconcile?: unknown } = {};
+  const text = await req.text();
+  if (text.trim()) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return jsonError(400, "body must be JSON", "body");
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      return jsonError(400, "body must be a JSON object", "body");
+    }
+    if (body.reconcile !== undefined && typeof body.reconcile !== "boolean") {
+      return jsonError(400, "reconcile must be a boolean", "reconcile");
+    }
+  }
+
+  const redis = redisBulkClient();
+  const db = asService();
+  const started = performance.now();
+  try {
+    const recovery = await recoverIfRedisLostData(redis, db);
+    const sync = await syncRealtime(redis, db);
+    const reconcile = body.reconcile === true ? await reconcileRealtime(redis, db) : undefined;
+    return json({ recovery, sync, reconcile, ms: Math.round(performance.now() - started) }, 200, {
+      "Cache-Control": "no-store",
+    });
+  } catch (e) {
+    console.error("[realtime-sync]", e);
+    return jsonError(503, `sync failed, nothing lost (it resumes on the next run): ${(e as Error).message}`);
+  }
+});

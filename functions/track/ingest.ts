@@ -1,0 +1,161 @@
+// From raw events to stored rows: validate each event against its schema, apply the identity
+// rules, enrich, store the batch with one RPC (public.ingest_events, deduplicating on the event
+// id), then bump the realtime counters for the newly stored events only.
+import type { SupabaseClient } from "@supabase/supabase-js";
+import { parseEvent, type TrackEvent, type TrackResponse } from "../../types/events.ts";
+import type { Caller } from "../_shared/auth.ts";
+import { type RealtimeEvent, recordRealtime } from "../_shared/realtime.ts";
+import { type Agent, agentOf, eventTime, normaliseSource } from "./enrich.ts";
+
+/** One received event before validation, with the User-Agent that speaks for it when not the request's. */
+export type Received = { ignored: true } | { ignored: false; input: unknown; userAgent: string | null };
+
+/** What the request itself says about every event in it. */
+export type RequestContext = {
+  caller: Caller;
+  receivedAt: Date;
+  sentAt: Date | null;
+  country: string | null;
+  userAgent: string | null;
+};
+
+/** A row for public.ingest_events. Absent fields are null there: leaving them out keeps the RPC body small. */
+type IngestRow = {
+  id: string;
+  type: TrackEvent["type"];
+  properties: Record<string, unknown>;
+  timestamp?: string;
+  user_id?: string;
+  session_id?: string;
+  anonymous_id?: string;
+  country?: string;
+  device?: string;
+  bot?: true;
+  user_agent?: string;
+};
+
+type Prepared = { rows: IngestRow[]; rejected: TrackResponse["rejected"]; ignored: number };
+
+/** Validation, identity and enrichment of every event; nothing here talks to a database. */
+export function prepare(received: Received[], ctx: RequestContext): Prepared {
+  const rows: IngestRow[] = [];
+  const rejected: TrackResponse["rejected"] = [];
+  let ignored = 0;
+  const agents = new Map<string, Agent>();
+  // The user is the verified token's subject, or nobody: a user id in the body is never read.
+  const userId = ctx.caller.kind === "user" ? ctx.caller.userId : null;
+
+  received.forEach((item, index) => {
+    if (item.ignored) {
+      ignored++;
+      return;
+    }
+    const parsed = parseEvent(item.input, index);
+    if (!parsed.ok) {
+      rejected.push({ index, error: parsed.error });
+      return;
+    }
+    const event = parsed.event;
+    if (!userId && !event.anonymous_id && !event.session_id) {
+      rejected.push({
+        index,
+        error:
+          `events[${index}].anonymous_id: Required: an event without a signed-in user needs anonymous_id or session_id`,
+      });
+      return;
+    }
+
+    const agent = agentOf(item.userAgent ?? ctx.userAgent, agents);
+    const time = eventTime(event.timestamp, ctx.receivedAt, ctx.sentAt);
+    const properties: Record<string, unknown> = { ...event.properties };
+    if (event.type === "mashup_played") properties.source = normaliseSource(event.properties.source);
+    if (time.outOfWindow) properties.client_timestamp = event.timestamp;
+
+    rows.push({
+      id: event.id ?? crypto.randomUUID(),
+      type: event.type,
+      properties,
+      timestamp: time.timestamp ?? undefined,
+      user_id: userId ?? undefined,
+      session_id: event.session_id,
+      anonymous_id: event.anonymous_id,
+      country: ctx.country ?? undefined,
+      device: agent.device ?? undefined,
+      ...(agent.bot ? { bot: true as const, user_agent: agent.userAgent ?? undefined } : {}),
+    });
+  });
+  return { rows, rejected, ignored };
+}
+
+type IngestResult = {
+  ordinality: number;
+  id: string;
+  is_new: boolean;
+  timestamp: string | null;
+  listener_key: string | null;
+};
+
+export class StoreError extends Error {}
+
+/** Stores the rows in one RPC; returns the response and the events new to analytics_events. */
+export async function store(
+  db: SupabaseClient,
+  prepared: Prepared,
+): Promise<{ response: TrackResponse; fresh: RealtimeEvent[] }> {
+  const response: TrackResponse = {
+    accepted: 0,
+    duplicates: 0,
+    rejected: prepared.rejected,
+    ignored: prepared.ignored,
+  };
+  const fresh: RealtimeEvent[] = [];
+  if (prepared.rows.length === 0) return { response, fresh };
+
+  const { data, error } = await db.rpc("ingest_events", { events: prepared.rows });
+  if (error) throw new StoreError(`ingest_events: ${error.message}`);
+
+  for (const result of data as IngestResult[]) {
+    const row = prepared.rows[result.ordinality - 1];
+    // Bot traffic is kept apart and counted nowhere, not even as accepted.
+    if (row.bot) response.ignored++;
+    else if (!result.is_new) response.duplicates++;
+    else {
+      response.accepted++;
+      fresh.push({
+        type: row.type,
+        mashupId: typeof row.properties.mashup_id === "string" ? row.properties.mashup_id : null,
+        creatorId: typeof row.properties.creator_id === "string" ? row.properties.creator_id : null,
+        listenerKey: result.listener_key!,
+        timestamp: result.timestamp!,
+        properties: row.properties,
+      });
+    }
+  }
+  return { response, fresh };
+}
+
+/** How long ingestion waits for Redis before answering anyway (the events are already stored). */
+const REALTIME_TIMEOUT_MS = 1000;
+
+/** Counters for new events; a Redis failure is logged, never passed to the client. */
+export async function countRealtime(fresh: RealtimeEvent[]): Promise<void> {
+  if (fresh.length === 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      recordRealtime(fresh),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer in ${REALTIME_TIMEOUT_MS} ms`)),
+          REALTIME_TIMEOUT_MS,
+        );
+      }),
+    ]);
+  } catch (e) {
+    console.error(
+      `[track] realtime counters not updated for ${fresh.length} events: ${(e as Error).message}`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}

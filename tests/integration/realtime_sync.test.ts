@@ -1,0 +1,353 @@
+// The sync from Redis to Postgres against the running stack: concurrent writers while syncs run,
+// a sync that dies between reading Redis and committing, Redis flushed, drift repaired, and who
+// may run it. Every expected number is counted from the events the test itself sent.
+import { assert, assertEquals, assertRejects } from "../_support/assert.ts";
+import { Redis } from "@upstash/redis";
+import { ANON_KEY, anonClient, API_URL, DEMO_TOKEN, SERVICE_KEY, userClient } from "../_support/env.ts";
+import { sql } from "../_support/db.ts";
+import {
+  creatorWithMashups,
+  followersOf,
+  rawCountsOf,
+  redis,
+  redisCli,
+  service,
+  type TestEvent,
+  type Totals,
+  totalsOf,
+  track,
+} from "../_support/realtime.ts";
+import {
+  applyBatchToDatabase,
+  BATCHES,
+  EPOCH,
+  moveDirtyToPending,
+  pendingKey,
+  reconcileRealtime,
+  syncRealtime,
+} from "../../functions/_shared/realtime_sync.ts";
+import { DIRTY_SET, readRealtime, recordRealtime } from "../../functions/_shared/realtime.ts";
+
+const COUNTED: Record<string, keyof Totals[string]> = {
+  mashup_played: "plays",
+  mashup_liked: "likes",
+  mashup_shared: "shares",
+  comment_posted: "comments",
+  mashup_exported: "downloads",
+  ai_reaction: "reactions",
+};
+const TYPES = [...Object.keys(COUNTED), "mashup_play_progress", "user_followed"];
+
+function emptyTotals(ids: string[]): Totals {
+  return Object.fromEntries(
+    ids.map((id) => [id, { plays: 0, likes: 0, shares: 0, comments: 0, downloads: 0, reactions: 0 }]),
+  );
+}
+
+async function invokeSync(token: string | null, body: unknown = {}) {
+  const res = await fetch(`${API_URL}/functions/v1/realtime-sync`, {
+    method: "POST",
+    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+Deno.test("several writers incrementing while syncs run: Postgres totals equal the increments exactly", async () => {
+  const c = await creatorWithMashups("rt-concurrent", 3);
+  const expected = emptyTotals(c.mashups);
+  let follows = 0;
+  let done = false;
+
+  const writer = async (w: number) => {
+    for (let b = 0; b < 30; b++) {
+      const batch: TestEvent[] = [];
+      for (let i = 0; i < 1 + ((w * 7 + b * 3) % 9); i++) {
+        const type = TYPES[(w + b + i) % TYPES.length];
+        const mashupId = c.mashups[(w + i) % c.mashups.length];
+        if (type === "user_followed") follows++;
+        else if (COUNTED[type]) expected[mashupId][COUNTED[type]]++;
+        batch.push({
+          type,
+          mashupId: type === "user_followed" ? null : mashupId,
+          creatorId: type === "user_followed" ? c.id : undefined,
+          listener: `w${w}-l${i}`,
+          at: Date.now(),
+        });
+      }
+      await track(batch);
+    }
+  };
+  let syncs = 0;
+  let functionSyncs = 0;
+  let movedDuringWrites = 0;
+  const syncer = async () => {
+    while (!done) {
+      if (syncs % 4 === 3) {
+        const r = await invokeSync(SERVICE_KEY);
+        assertEquals(r.status, 200, JSON.stringify(r.body));
+        functionSyncs++;
+      } else {
+        // Small batches: many move/apply rounds while the writers are still writing.
+        const r = await syncRealtime(redis, service, { batchSize: 7 });
+        if (!done) movedDuringWrites += r.batches;
+      }
+      syncs++;
+    }
+  };
+  const writers = Promise.all([0, 1, 2, 3, 4].map(writer)).then(() => (done = true));
+  await Promise.all([writers, syncer(), syncer()]);
+  await syncRealtime(redis, service);
+
+  assert(
+    syncs >= 4 && functionSyncs >= 1,
+    `syncs ran during the writes (${syncs}, ${functionSyncs} through the function)`,
+  );
+  assert(movedDuringWrites >= 3, `batches were moved while increments kept arriving (${movedDuringWrites})`);
+  assertEquals(await totalsOf(c.mashups), expected, "totals = increments sent");
+  assertEquals(await rawCountsOf(c.mashups), expected, "and = the raw events");
+  assertEquals(await followersOf(c.id), follows);
+  for (const id of c.mashups) assertEquals(await redis.sismember(DIRTY_SET, `mashup:${id}:plays`), 0);
+});
+
+Deno.test("a sync that dies after reading Redis and before committing, run again, gives exact totals", async () => {
+  const c = await creatorWithMashups("rt-crash", 1);
+  const [m] = c.mashups;
+  const now = Date.now();
+  const ev = (type: string, i: number): TestEvent => ({ type, mashupId: m, listener: `l${i}`, at: now });
+
+  await track(
+    [...Array(7)].map((_, i) => ev("mashup_played", i)).concat([0, 1, 2].map((i) => ev("mashup_liked", i))),
+  );
+  // The crash: the deltas are moved out of the counters into a pending batch, never applied.
+  const moved = await moveDirtyToPending(redis);
+  assert(moved && moved !== "locked");
+  assertEquals(moved.deltas[`mashup:${m}:plays`], 7);
+  assertEquals(await redis.exists(`mashup:${m}:plays`), 0, "the counter itself was emptied");
+  assertEquals((await totalsOf([m]))[m].plays, 0, "nothing committed yet");
+  // Increments keep arriving in the meantime.
+  await track([10, 11, 12, 13, 14].map((i) => ev("mashup_played", i)));
+
+  const report = await syncRealtime(redis, service);
+  assert(report.recoveredBatches >= 1, "the next run applies the leftover batch first");
+  assertEquals((await totalsOf([m]))[m], {
+    plays: 12,
+    likes: 3,
+    shares: 0,
+    comments: 0,
+    downloads: 0,
+    reactions: 0,
+  });
+
+  // Dying after the commit and before forgetting the batch: the re-apply is a no-op.
+  await track([20, 21, 22, 23].map((i) => ev("mashup_played", i)));
+  const second = await moveDirtyToPending(redis);
+  assert(second && second !== "locked");
+  assertEquals((await applyBatchToDatabase(service, second)).applied, true);
+  assertEquals(
+    await redis.zscore(BATCHES, second.batchId) !== null,
+    true,
+    "the batch is still listed in Redis",
+  );
+  await syncRealtime(redis, service);
+  assertEquals(
+    (await applyBatchToDatabase(service, second)).applied,
+    false,
+    "the same batch id applies nothing",
+  );
+  assertEquals(await redis.exists(pendingKey(second.batchId)), 0);
+  assertEquals((await totalsOf([m]))[m].plays, 16);
+  assertEquals(await rawCountsOf([m]), await totalsOf([m]));
+});
+
+Deno.test("Redis flushed: counters rebuilt from Postgres, realtime windows from recent raw events", async () => {
+  const c = await creatorWithMashups("rt-flush", 2);
+  const [m1, m2] = c.mashups;
+  const now = Date.now();
+  // Events stored a while ago (beyond the reconciliation's settle time), half of them synced.
+  const early = now - 4 * 60_000;
+  await track(
+    [0, 1, 2, 3].map((i) => ({
+      type: "mashup_played",
+      mashupId: m1,
+      listener: `f${i}`,
+      at: early,
+      receivedAt: early,
+    })),
+  );
+  await syncRealtime(redis, service);
+  await track([
+    ...[4, 5, 6].map((i) => ({
+      type: "mashup_played",
+      mashupId: m1,
+      listener: `f${i}`,
+      at: early,
+      receivedAt: early,
+    })),
+    { type: "mashup_liked", mashupId: m2, listener: "f7", at: early, receivedAt: early },
+    { type: "user_followed", creatorId: c.id, listener: "f8", at: early, receivedAt: early },
+    // Heartbeats 40 s ago: these listeners are playing now.
+    {
+      type: "mashup_play_progress",
+      mashupId: m2,
+      listener: "f1",
+      at: now - 40_000,
+      receivedAt: now - 40_000,
+    },
+    {
+      type: "mashup_play_progress",
+      mashupId: m2,
+      listener: "f2",
+      at: now - 40_000,
+      receivedAt: now - 40_000,
+    },
+  ]);
+  const before = await readRealtime({ creatorId: c.id }, { redis });
+  assertEquals((await totalsOf([m1]))[m1].plays, 4, "4 plays synced, 3 only in Redis");
+
+  assertEquals(await redisCli("FLUSHDB"), "OK");
+  assertEquals(await redis.exists(EPOCH), 0);
+
+  const r = await invokeSync(SERVICE_KEY);
+  assertEquals(r.status, 200, JSON.stringify(r.body));
+  assertEquals(r.body.recovery.recovered, true);
+  assertEquals(await redis.exists(EPOCH), 1);
+  assertEquals(await totalsOf(c.mashups), await rawCountsOf(c.mashups));
+  assertEquals((await totalsOf([m1]))[m1].plays, 7);
+  assertEquals((await totalsOf([m2]))[m2].likes, 1);
+  assertEquals(await followersOf(c.id), 1);
+  const [drift] = await sql<{ repaired: string; expected: string; counted: string }[]>`
+    select repaired, expected, counted from public.realtime_drift
+    where subject_id = ${m1} and counter = 'plays' order by id desc limit 1`;
+  assertEquals(
+    [Number(drift.repaired), Number(drift.expected), Number(drift.counted)],
+    [3, 7, 4],
+    "the drift is recorded",
+  );
+
+  const after = await readRealtime({ creatorId: c.id }, { redis });
+  assertEquals(after, before, "the creator's realtime view is the same as before the flush");
+  assertEquals(after.activeUsers, 9);
+  assertEquals(after.playingNow, [{ mashupId: m2, listeners: 2 }]);
+  assertEquals(after.lastHour, { plays: 7, likes: 1 });
+
+  const again = await invokeSync(SERVICE_KEY);
+  assertEquals(again.body.recovery.recovered, false, "recovery runs once per loss");
+});
+
+Deno.test("reconciliation repairs drift it is sure of, records it, and leaves in-flight events alone", async () => {
+  const c = await creatorWithMashups("rt-reconcile", 3);
+  const [counted, lost, inFlight] = c.mashups;
+  const old = Date.now() - 10 * 60_000;
+  await track(
+    [0, 1, 2].map((i) => ({
+      type: "mashup_played",
+      mashupId: counted,
+      listener: `r${i}`,
+      at: old,
+      receivedAt: old,
+    })),
+  );
+  await syncRealtime(redis, service);
+  // Drift: a total bumped by hand (counted twice), an event stored while Redis was down (never
+  // counted), and an event stored a moment ago whose increment may still be on its way.
+  await sql`update public.mashup_realtime_totals set plays = plays + 5 where mashup_id = ${counted}`;
+  await sql`insert into public.analytics_events (event_type, properties, anonymous_id, "timestamp", received_at)
+    values ('mashup_liked', ${sql.json({ mashup_id: lost })}, 'r9', ${new Date(old)}, ${new Date(old)}),
+           ('mashup_liked', ${sql.json({ mashup_id: inFlight })}, 'r10', now(), now())`;
+  // The first one's increment met a Redis that was down: recordRealtime throws, the event stays.
+  const deadRedis = new Redis({ url: "http://127.0.0.1:9", token: "x", retry: false });
+  await assertRejects(
+    () =>
+      recordRealtime([{
+        type: "mashup_liked",
+        mashupId: lost,
+        creatorId: c.id,
+        listenerKey: "a:r9",
+        timestamp: new Date(old).toISOString(),
+        properties: {},
+      }], deadRedis),
+    Error,
+  );
+
+  const report = await reconcileRealtime(redis, service, { settleSeconds: 30, reason: "test" });
+  assert(typeof report === "object", String(report));
+  const t = await totalsOf(c.mashups);
+  assertEquals([t[counted].plays, t[lost].likes, t[inFlight].likes], [3, 1, 0]);
+  const drift = await sql<
+    {
+      subject_id: string;
+      counter: string;
+      expected: string;
+      counted: string;
+      uncertain: string;
+      repaired: string;
+    }[]
+  >`
+    select subject_id, counter, expected, counted, uncertain, repaired from public.realtime_drift
+    where run_id = ${report.run_id} and subject_id = any(${c.mashups}::uuid[]) order by repaired`;
+  assertEquals(
+    drift.map((d) => [d.subject_id, d.counter, +d.expected, +d.counted, +d.uncertain, +d.repaired]),
+    [
+      [counted, "plays", 3, 8, 0, -5],
+      [lost, "likes", 1, 0, 0, 1],
+    ],
+  );
+
+  // The in-flight increment arrives: synced, and the total is exact without any repair.
+  await redis.multi().incr(`mashup:${inFlight}:likes`).sadd(DIRTY_SET, `mashup:${inFlight}:likes`).exec();
+  await syncRealtime(redis, service);
+  assertEquals(await totalsOf(c.mashups), await rawCountsOf(c.mashups));
+  const later = await reconcileRealtime(redis, service, { settleSeconds: 0, reason: "test" });
+  assert(typeof later === "object");
+  const [{ n }] = await sql<{ n: string }[]>`select count(*) as n from public.realtime_drift
+    where run_id = ${later.run_id} and subject_id = any(${c.mashups}::uuid[])`;
+  assertEquals(Number(n), 0, "nothing left to repair");
+});
+
+Deno.test("realtime-sync runs for the service role only", async () => {
+  assertEquals((await invokeSync(null)).status, 401);
+  const anon = await invokeSync(ANON_KEY);
+  assertEquals([anon.status, anon.body.field], [403, "authorization"]);
+  const creator = await invokeSync(DEMO_TOKEN);
+  assertEquals([creator.status, creator.body.field], [403, "authorization"]);
+  const bad = await invokeSync(SERVICE_KEY, { reconcile: "yes" });
+  assertEquals([bad.status, bad.body.field], [400, "reconcile"]);
+  const ok = await invokeSync(SERVICE_KEY, { reconcile: true });
+  assertEquals(ok.status, 200, JSON.stringify(ok.body));
+  assertEquals(typeof ok.body.reconcile.run_id, "string");
+  // Nobody but the service role may call the SQL behind it either.
+  const rpc = await userClient(DEMO_TOKEN).rpc("update_realtime_stats", { p_batch_id: "x", p_deltas: {} });
+  assertEquals(rpc.error?.code, "42501");
+});
+
+Deno.test("the running totals are readable through RPC under RLS: own mashups only, anon nothing", async () => {
+  const a = await creatorWithMashups("rt-rls-a", 2);
+  const b = await creatorWithMashups("rt-rls-b", 1);
+  await track(
+    [...a.mashups, ...b.mashups].map((m, i) => ({
+      type: "mashup_played",
+      mashupId: m,
+      listener: `x${i}`,
+      at: Date.now(),
+    })),
+  );
+  await syncRealtime(redis, service);
+
+  const asA = await userClient(a.token).rpc("realtime_totals");
+  assertEquals(asA.error, null);
+  assertEquals(asA.data!.map((r) => r.mashup_id).sort(), [...a.mashups].sort());
+  assert(asA.data!.every((r) => r.plays === 1));
+  const narrowed = await userClient(b.token).rpc("realtime_totals", {
+    p_mashup_ids: [a.mashups[0], b.mashups[0]],
+  });
+  assertEquals(
+    narrowed.data!.map((r) => r.mashup_id),
+    b.mashups,
+    "B asking for A's mashup gets only its own",
+  );
+  const anon = await anonClient().rpc("realtime_totals");
+  assertEquals(anon.data, []);
+  const all = await service.rpc("realtime_totals", { p_mashup_ids: [...a.mashups, ...b.mashups] });
+  assertEquals(all.data!.length, 3, "the service role reads every creator's");
+});

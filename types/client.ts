@@ -1,0 +1,180 @@
+// A typed client for the track function: the plan's calls (trackMashupPlay, trackMashupCreate,
+// trackExport, trackAILike, trackFollow, trackComment, trackUpgrade) plus the like / share /
+// play-progress / play-end calls the contract's catalog adds. Events are queued and posted in
+// batches of `batchSize` (at most 500) to `${url}/functions/v1/track`.
+//
+// Each event gets its id and timestamp when it is tracked, so a retried batch is the same batch:
+// the backend stores each id once. `sent_at` goes with every batch so a skewed device clock is
+// corrected on arrival. Runs in browsers, Deno and Node 18+ (fetch and crypto.randomUUID).
+//
+//   const analytics = createTrackClient({ url: SUPABASE_URL, anonymousId, sessionId,
+//                                         accessToken: async () => session?.access_token ?? null });
+//   const playId = analytics.trackMashupPlay(mashupId, { source: document.referrer, autoPlay: false });
+//   analytics.trackPlayProgress(mashupId, playId, 30, 185);
+//   await analytics.flush();
+import { MAX_BATCH_EVENTS, type PropertiesOf, type TrackEventInput, type TrackResponse } from "./events.ts";
+
+export type TrackClientOptions = {
+  /** The project URL (SUPABASE_URL); events go to `${url}/functions/v1/track`. */
+  url: string;
+  /** The publishable anon key, sent as `apikey` as Supabase clients do (the function needs none). */
+  apikey?: string;
+  /** The signed-in user's access token, or null when nobody is signed in. */
+  accessToken?: () => Promise<string | null> | string | null;
+  /** A stable id for this browser or device: required while nobody is signed in (or sessionId). */
+  anonymousId?: string;
+  /** The current session. */
+  sessionId?: string;
+  /** Events per request (default 50, at most 500). The queue flushes itself when it is this long. */
+  batchSize?: number;
+  /** Flush the queue this often in ms (default 0: only when full or on flush()). */
+  flushIntervalMs?: number;
+  /** Tries per batch on network errors and 5xx (default 3); the same ids are sent each time. */
+  maxAttempts?: number;
+  fetch?: typeof fetch;
+  /** Called when a background flush fails; flush() rejects instead. */
+  onError?: (error: Error) => void;
+};
+
+export class TrackError extends Error {
+  constructor(readonly status: number, readonly body: unknown) {
+    super(`track: HTTP ${status} ${JSON.stringify(body)}`);
+  }
+}
+
+export type TrackClient = ReturnType<typeof createTrackClient>;
+
+export function createTrackClient(options: TrackClientOptions) {
+  const endpoint = `${options.url.replace(/\/+$/, "")}/functions/v1/track`;
+  const batchSize = Math.min(Math.max(1, options.batchSize ?? 50), MAX_BATCH_EVENTS);
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+  const doFetch = options.fetch ?? fetch;
+  const queue: TrackEventInput[] = [];
+  let sending: Promise<TrackResponse[]> = Promise.resolve([]);
+  const timer = options.flushIntervalMs
+    ? setInterval(() => void flush().catch(report), options.flushIntervalMs)
+    : undefined;
+
+  function report(error: Error) {
+    (options.onError ?? ((e: Error) => console.warn(e.message)))(error);
+  }
+
+  function enqueue<T extends TrackEventInput["type"]>(type: T, properties: PropertiesOf<T>): string {
+    const id = crypto.randomUUID();
+    queue.push({
+      type,
+      id,
+      timestamp: new Date().toISOString(),
+      ...(options.sessionId ? { session_id: options.sessionId } : {}),
+      ...(options.anonymousId ? { anonymous_id: options.anonymousId } : {}),
+      properties,
+    } as TrackEventInput);
+    if (queue.length >= batchSize) void flush().catch(report);
+    return id;
+  }
+
+  async function post(events: TrackEventInput[]): Promise<TrackResponse> {
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    if (options.apikey) headers.apikey = options.apikey;
+    const token = await options.accessToken?.();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const body = JSON.stringify({ events, sent_at: new Date().toISOString() });
+    let lastError: Error = new Error("track: not sent");
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      let res: Response;
+      try {
+        res = await doFetch(endpoint, { method: "POST", headers, body });
+      } catch (e) {
+        lastError = e as Error;
+        continue;
+      }
+      const payload = await res.json().catch(() => null);
+      // 200 with per-event outcome, or 400 when every event was refused: either way, final.
+      if (res.ok || (res.status === 400 && payload && "rejected" in payload)) return payload as TrackResponse;
+      lastError = new TrackError(res.status, payload);
+      if (res.status < 500) break;
+    }
+    throw lastError;
+  }
+
+  /** Sends everything queued, in batches; resolves with the backend's answer for each batch. */
+  function flush(): Promise<TrackResponse[]> {
+    sending = sending.catch(() => []).then(async () => {
+      const answers: TrackResponse[] = [];
+      while (queue.length > 0) {
+        const batch = queue.slice(0, batchSize);
+        answers.push(await post(batch));
+        queue.splice(0, batch.length);
+      }
+      return answers;
+    });
+    return sending;
+  }
+
+  return {
+    /** The plan's trackMashupPlay; returns the play id that progress and end events refer to. */
+    trackMashupPlay(
+      mashupId: string,
+      metadata: { source?: string | null; autoPlay: boolean; playId?: string },
+    ) {
+      const playId = metadata.playId ?? crypto.randomUUID();
+      enqueue("mashup_played", {
+        mashup_id: mashupId,
+        source: metadata.source ?? null,
+        auto_play: metadata.autoPlay,
+        play_id: playId,
+      });
+      return playId;
+    },
+    trackPlayProgress(mashupId: string, playId: string, positionSeconds: number, durationSeconds: number) {
+      return enqueue("mashup_play_progress", {
+        mashup_id: mashupId,
+        play_id: playId,
+        position_seconds: positionSeconds,
+        duration_seconds: durationSeconds,
+      });
+    },
+    trackPlayEnd(mashupId: string, playId: string, positionSeconds: number, durationSeconds: number) {
+      return enqueue("mashup_play_ended", {
+        mashup_id: mashupId,
+        play_id: playId,
+        position_seconds: positionSeconds,
+        duration_seconds: durationSeconds,
+      });
+    },
+    trackLike: (mashupId: string) => enqueue("mashup_liked", { mashup_id: mashupId }),
+    trackShare: (mashupId: string, platform: string) =>
+      enqueue("mashup_shared", { mashup_id: mashupId, platform }),
+    /** The plan's trackExport, with the mashup the contract adds. */
+    trackExport: (mashupId: string, platform: string, format: string) =>
+      enqueue("mashup_exported", { mashup_id: mashupId, platform, format }),
+    /** The plan's trackMashupCreate, with the new mashup's id the contract adds. */
+    trackMashupCreate: (
+      mashupId: string,
+      metadata: { trackCount: number; duration: number; usedAI: boolean },
+    ) =>
+      enqueue("mashup_created", {
+        mashup_id: mashupId,
+        track_count: metadata.trackCount,
+        duration: metadata.duration,
+        used_ai: metadata.usedAI,
+      }),
+    trackAILike: (mashupId: string, reaction: string) =>
+      enqueue("ai_reaction", { mashup_id: mashupId, reaction }),
+    trackFollow: (creatorId: string) => enqueue("user_followed", { creator_id: creatorId }),
+    trackComment: (mashupId: string, hasMedia: boolean) =>
+      enqueue("comment_posted", { mashup_id: mashupId, has_media: hasMedia }),
+    trackUpgrade: (fromTier: string, toTier: string) =>
+      enqueue("subscription_upgraded", { from: fromTier, to: toTier }),
+    flush,
+    /** Events tracked and not yet sent. */
+    get pending() {
+      return queue.length;
+    },
+    /** Flushes and stops the interval timer. */
+    async close(): Promise<TrackResponse[]> {
+      if (timer !== undefined) clearInterval(timer);
+      return await flush();
+    },
+  };
+}

@@ -1,0 +1,181 @@
+// The event catalog of ../shared/spec/contract.md as zod schemas, one per event type, and the
+// TypeScript types inferred from them. Shared by the track function (validation at the edge), the
+// typed client (types/client.ts) and the tests, so the three can never disagree.
+//
+// Every event: `type`; optional client `id` (uuid, the idempotency key); optional client
+// `timestamp` (ISO-8601 with a zone); `session_id`; `anonymous_id` when no user is signed in
+// (checked by the function, which alone knows whether the caller is signed in). The user id is
+// never part of an event: it comes from the caller's verified JWT. Keys the catalog does not name
+// (a `user_id` in the body, extra properties) are dropped by the schemas and never stored.
+import { z } from "zod";
+
+/** Limits of one request, enforced by the track function (413 beyond them). */
+export const MAX_BATCH_EVENTS = 500;
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Every event type of the catalog, in the contract's order. */
+export const EVENT_TYPES = [
+  "mashup_played",
+  "mashup_play_progress",
+  "mashup_play_ended",
+  "mashup_liked",
+  "mashup_shared",
+  "mashup_exported",
+  "mashup_created",
+  "ai_reaction",
+  "comment_posted",
+  "user_followed",
+  "subscription_upgraded",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+// Ids are checked for the 8-4-4-4-12 hex shape, not for an RFC 4122 version nibble: ids minted by
+// md5()::uuid in SQL (the seed's) are valid uuids to Postgres and must be valid here too.
+const uuid = () =>
+  z.guid({ error: (issue) => (issue.code === "invalid_format" ? "Invalid UUID" : undefined) });
+/** A short label chosen by the client: platform, format, reaction, tier. */
+const label = () => z.string().trim().min(1).max(64);
+/** Seconds within one play; a day is far beyond any mashup. */
+const seconds = () => z.number().min(0).max(86_400);
+const clientId = () => z.string().trim().min(1).max(200);
+
+/** The fields every event carries besides its properties. */
+const envelope = {
+  id: uuid().optional(),
+  timestamp: z.iso.datetime({ offset: true }).optional(),
+  session_id: clientId().optional(),
+  anonymous_id: clientId().optional(),
+};
+
+/** Position and duration of a play, where the position may not pass the end. */
+const playPosition = z
+  .object({
+    mashup_id: uuid(),
+    play_id: uuid(),
+    position_seconds: seconds(),
+    duration_seconds: seconds().gt(0),
+  })
+  .refine((p) => p.position_seconds <= p.duration_seconds, {
+    path: ["position_seconds"],
+    error: "Too big: expected position_seconds to be <= duration_seconds",
+  });
+
+function eventOf<T extends EventType, P extends z.ZodType<Record<string, unknown>>>(type: T, properties: P) {
+  return z.object({ type: z.literal(type), ...envelope, properties });
+}
+
+export const mashupPlayed = eventOf(
+  "mashup_played",
+  z.object({
+    mashup_id: uuid(),
+    // A label ("twitter") or a referrer URL/host; the function normalises it (empty -> direct).
+    source: z.string().max(2048).nullish(),
+    auto_play: z.boolean(),
+    // Optional: ties progress/end heartbeats to the play; the plan's own client sends none.
+    play_id: uuid().optional(),
+  }),
+);
+export const mashupPlayProgress = eventOf("mashup_play_progress", playPosition);
+export const mashupPlayEnded = eventOf("mashup_play_ended", playPosition);
+export const mashupLiked = eventOf("mashup_liked", z.object({ mashup_id: uuid() }));
+export const mashupShared = eventOf("mashup_shared", z.object({ mashup_id: uuid(), platform: label() }));
+export const mashupExported = eventOf(
+  "mashup_exported",
+  z.object({ mashup_id: uuid(), platform: label(), format: label() }),
+);
+export const mashupCreated = eventOf(
+  "mashup_created",
+  z.object({
+    mashup_id: uuid(),
+    track_count: z.number().int().min(1).max(1000),
+    duration: z.number().gt(0).max(86_400),
+    used_ai: z.boolean(),
+  }),
+);
+export const aiReaction = eventOf("ai_reaction", z.object({ mashup_id: uuid(), reaction: label() }));
+export const commentPosted = eventOf(
+  "comment_posted",
+  z.object({ mashup_id: uuid(), has_media: z.boolean() }),
+);
+export const userFollowed = eventOf("user_followed", z.object({ creator_id: uuid() }));
+export const subscriptionUpgraded = eventOf(
+  "subscription_upgraded",
+  z.object({ from: label(), to: label() }),
+);
+
+/** One schema per event type. */
+export const eventSchemas = {
+  mashup_played: mashupPlayed,
+  mashup_play_progress: mashupPlayProgress,
+  mashup_play_ended: mashupPlayEnded,
+  mashup_liked: mashupLiked,
+  mashup_shared: mashupShared,
+  mashup_exported: mashupExported,
+  mashup_created: mashupCreated,
+  ai_reaction: aiReaction,
+  comment_posted: commentPosted,
+  user_followed: userFollowed,
+  subscription_upgraded: subscriptionUpgraded,
+} as const satisfies Record<EventType, z.ZodType>;
+
+/** Any catalog event. */
+export const trackEvent = z.discriminatedUnion("type", [
+  mashupPlayed,
+  mashupPlayProgress,
+  mashupPlayEnded,
+  mashupLiked,
+  mashupShared,
+  mashupExported,
+  mashupCreated,
+  aiReaction,
+  commentPosted,
+  userFollowed,
+  subscriptionUpgraded,
+]);
+export type TrackEvent = z.infer<typeof trackEvent>;
+/** The event of one type, e.g. EventOf<"mashup_played">. */
+export type EventOf<T extends EventType> = Extract<TrackEvent, { type: T }>;
+/** The properties of one type, e.g. PropertiesOf<"mashup_liked"> = { mashup_id: string }. */
+export type PropertiesOf<T extends EventType> = EventOf<T>["properties"];
+/** What a client sends: the event without the fields zod fills in. */
+export type TrackEventInput = z.input<typeof trackEvent>;
+
+/** The native request body: one event, or a batch (with the client's clock at send time). */
+export type TrackRequestBody = TrackEventInput | {
+  events: TrackEventInput[];
+  /** The client's clock when it sent the batch; corrects a skewed device clock (as PostHog does). */
+  sent_at?: string;
+};
+
+/** The response of the track function. */
+export type TrackResponse = {
+  /** Events stored now. */
+  accepted: number;
+  /** Events whose id was already stored (in an earlier request or earlier in this one). */
+  duplicates: number;
+  /** Events not stored, and why: `events[<index>].<field>: <rule>`. */
+  rejected: { index: number; error: string }[];
+  /** Events received but stored nowhere that counts: PostHog's own `$` events and bot traffic. */
+  ignored: number;
+};
+
+const typeSchema = z.enum(EVENT_TYPES);
+
+/** Validates one event against the schema of its type; errors name the field and the rule. */
+export function parseEvent(
+  input: unknown,
+  index: number,
+): { ok: true; event: TrackEvent } | { ok: false; error: string } {
+  const at = `events[${index}]`;
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return { ok: false, error: `${at}: Invalid input: expected object` };
+  }
+  const type = typeSchema.safeParse((input as { type?: unknown }).type);
+  if (!type.success) return { ok: false, error: `${at}.type: ${type.error.issues[0].message}` };
+  const parsed = eventSchemas[type.data].safeParse(input);
+  if (parsed.success) return { ok: true, event: parsed.data as TrackEvent };
+  const error = parsed.error.issues
+    .map((issue) => `${[at, ...issue.path.map(String)].join(".")}: ${issue.message}`)
+    .join("; ");
+  return { ok: false, error };
+}
