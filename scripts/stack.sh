@@ -12,6 +12,7 @@
 #   +0 gateway (nginx): /rest/v1 -> PostgREST, /functions/v1 -> edge runtime, / -> web page
 #   +1 PostgreSQL 15        +4 Upstash REST (Redis)   +5 redis-server (RESP)
 #   +6 PostgREST            +7 PostgREST admin        +8 edge runtime
+#   +9 auth (local stand-in for GoTrue: scripts/auth-server.ts)
 #   +20.. one port per Edge Function worker
 set -euo pipefail
 
@@ -26,6 +27,7 @@ REDIS_PORT=$((BASE_PORT + 5))
 POSTGREST_PORT=$((BASE_PORT + 6))
 POSTGREST_ADMIN_PORT=$((BASE_PORT + 7))
 RUNTIME_PORT=$((BASE_PORT + 8))
+AUTH_PORT=$((BASE_PORT + 9))
 WORKER_BASE_PORT=$((BASE_PORT + 20))
 
 # STACK_DIR / STACK_ENV_FILE let a second stack (e.g. the dashboard benchmark's) live beside this one.
@@ -238,13 +240,33 @@ start_edge_runtime() {
   wait_for "Edge Functions runtime" 60 curl -fsS "http://127.0.0.1:$RUNTIME_PORT/_internal/health"
 }
 
+start_auth() {
+  # The local stand-in for Supabase Auth (GoTrue): email+password sessions for supabase-js.
+  if ! pid_alive auth || ! port_open "$AUTH_PORT"; then
+    log "starting the auth stand-in (GoTrue API subset) on 127.0.0.1:$AUTH_PORT"
+    background auth env AUTH_PORT="$AUTH_PORT" SUPABASE_DB_URL="$DB_URL" JWT_SECRET="$JWT_SECRET" \
+      AUTH_ISSUER="$API_URL/auth/v1" \
+      "$(deno_bin)" run --allow-net --allow-env --allow-read --config "$ROOT/deno.json" "$ROOT/scripts/auth-server.ts"
+  fi
+  wait_for "auth stand-in" 30 curl -fsS "http://127.0.0.1:$AUTH_PORT/health"
+}
+
+build_web() {
+  # The dashboard page: web/ bundled by esbuild into web/dist (rebuilt only when a source is newer),
+  # plus web/dist/config.json telling the page its base URL's anon (publishable) key.
+  local anon
+  anon=$(keys_env | sed -n 's/^SUPABASE_ANON_KEY=//p')
+  SUPABASE_ANON_KEY="$anon" node "$ROOT/web/build.mjs" >>"$LOGS/web-build.log" 2>&1 \
+    || { tail -n 30 "$LOGS/web-build.log" >&2; die "building the dashboard page failed"; }
+}
+
 start_gateway() {
   local anon service
   anon=$(keys_env | sed -n 's/^SUPABASE_ANON_KEY=//p')
   service=$(keys_env | sed -n 's/^SUPABASE_SERVICE_ROLE_KEY=//p')
   mkdir -p "$STACK/nginx/tmp"
   sed -e "s#@GATEWAY_PORT@#$GATEWAY_PORT#g" -e "s#@POSTGREST_PORT@#$POSTGREST_PORT#g" \
-      -e "s#@RUNTIME_PORT@#$RUNTIME_PORT#g" -e "s#@STACK@#$STACK#g" -e "s#@ROOT@#$ROOT#g" \
+      -e "s#@RUNTIME_PORT@#$RUNTIME_PORT#g" -e "s#@AUTH_PORT@#$AUTH_PORT#g" -e "s#@STACK@#$STACK#g" -e "s#@ROOT@#$ROOT#g" \
       -e "s#@ANON_KEY@#${anon//./\\\\.}#g" -e "s#@SERVICE_KEY@#${service//./\\\\.}#g" \
       "$ROOT/scripts/nginx.conf.template" >"$STACK/nginx/nginx.conf"
   if pid_alive nginx; then
@@ -292,6 +314,8 @@ cmd_start() {
   start_redis_rest
   start_postgrest
   start_edge_runtime
+  start_auth
+  build_web
   start_gateway
   start_realtime_scheduler
   write_env
@@ -307,7 +331,8 @@ Local analytics stack is running.
   API URL (supabase-js):   $API_URL
   REST:                    $API_URL/rest/v1
   Edge Functions:          $API_URL/functions/v1/<name>
-  Dashboard page:          $API_URL/
+  Auth (GoTrue stand-in):  $API_URL/auth/v1
+  Dashboard page:          $API_URL/   (sign in as $DEMO_CREATOR_EMAIL / demo-password-123)
   DB URL:                  $DB_URL
   Upstash REST URL:        $REDIS_REST_URL
   Upstash REST token:      $REDIS_TOKEN
@@ -337,6 +362,7 @@ cmd_stop() {
   fi
   stop_pidfile realtime-scheduler
   stop_pidfile edge-runtime
+  stop_pidfile auth
   stop_pidfile postgrest
   stop_pidfile upstash-rest
   if command -v redis-cli >/dev/null && port_open "$REDIS_PORT"; then
@@ -358,7 +384,7 @@ cmd_reset() {
 
 cmd_status() {
   for p in "gateway:$GATEWAY_PORT" "postgres:$PG_PORT" "upstash-rest:$REDIS_REST_PORT" \
-           "redis:$REDIS_PORT" "postgrest:$POSTGREST_PORT" "edge-runtime:$RUNTIME_PORT"; do
+           "redis:$REDIS_PORT" "postgrest:$POSTGREST_PORT" "edge-runtime:$RUNTIME_PORT" "auth:$AUTH_PORT"; do
     if port_open "${p#*:}"; then echo "up    ${p%%:*} 127.0.0.1:${p#*:}"; else echo "down  ${p%%:*} 127.0.0.1:${p#*:}"; fi
   done
 }

@@ -6,6 +6,9 @@ import { z } from "zod";
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 const count = z.number().int().nonnegative();
 const percent = z.number().int().min(0).max(100);
+/** Any PostgreSQL uuid: zod's uuid() accepts RFC 9562 versions only, and the seed's md5-derived ids
+ *  (e.g. md5('mashup-1')::uuid) have none, so the ids of a uuid column are checked as 8-4-4-4-12 hex. */
+const uuid = z.guid();
 
 export const period = z.object({ start: isoDate, end: isoDate });
 
@@ -23,7 +26,7 @@ export const dashboardResponse = z.object({
     likesOverTime: z.array(z.object({ date: isoDate, likes: count })),
   }),
   topContent: z.array(z.object({
-    mashupId: z.string().uuid(),
+    mashupId: uuid,
     title: z.string(),
     plays: count,
     likes: count,
@@ -39,7 +42,7 @@ export const dashboardResponse = z.object({
 export type DashboardResponse = z.infer<typeof dashboardResponse>;
 
 export const mashupAnalyticsResponse = z.object({
-  mashup: z.object({ id: z.string().uuid(), title: z.string(), createdAt: z.string() }),
+  mashup: z.object({ id: uuid, title: z.string(), createdAt: z.string() }),
   lifetime: z.object({ plays: count, uniquePlays: count, likes: count, shares: count, comments: count }),
   retention: z.object({
     /** seconds */
@@ -57,7 +60,7 @@ export type MashupAnalyticsResponse = z.infer<typeof mashupAnalyticsResponse>;
 
 export const realtimeResponse = z.object({
   activeUsers: count,
-  playingNow: z.array(z.object({ mashupId: z.string().uuid(), listeners: count })),
+  playingNow: z.array(z.object({ mashupId: uuid, listeners: count })),
   lastHour: z.object({ plays: count, likes: count }),
 });
 export type RealtimeResponse = z.infer<typeof realtimeResponse>;

@@ -1,0 +1,68 @@
+// Builds the dashboard page into web/dist with esbuild: one JS bundle (the app, supabase-js,
+// Chart.js, zod), one CSS file, index.html and the icon. No CDN, no inline script or style, so the
+// page works offline and under the gateway's strict Content-Security-Policy.
+//
+//   node web/build.mjs            build when a source is newer than the last build
+//   node web/build.mjs --force    build anyway
+//
+// With SUPABASE_ANON_KEY set it also writes web/dist/config.json ({ anonKey }), the page's only
+// runtime setting: the project's publishable key for the base URL the page is served from.
+import { build } from "esbuild";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, copyFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const WEB = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(WEB, "..");
+const DIST = join(WEB, "dist");
+const STAMP = join(DIST, ".build-stamp");
+
+function newestMtime(paths) {
+  let newest = 0;
+  for (const p of paths) {
+    if (!existsSync(p)) continue;
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      const kids = readdirSync(p).filter((n) => n !== "dist").map((n) => join(p, n));
+      newest = Math.max(newest, newestMtime(kids));
+    } else newest = Math.max(newest, st.mtimeMs);
+  }
+  return newest;
+}
+
+const inputs = [WEB, join(ROOT, "types", "analytics.ts"), join(ROOT, "package-lock.json")];
+const force = process.argv.includes("--force");
+const stale = force || !existsSync(STAMP) || newestMtime(inputs) > statSync(STAMP).mtimeMs;
+
+if (stale) {
+  const started = Date.now();
+  mkdirSync(DIST, { recursive: true });
+  const result = await build({
+    entryPoints: { app: join(WEB, "src", "main.ts"), styles: join(WEB, "src", "styles.css") },
+    outdir: DIST,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: ["chrome110", "firefox110", "safari16"],
+    minify: true,
+    sourcemap: "linked",
+    legalComments: "linked",
+    metafile: true,
+    logLevel: "warning",
+  });
+  for (const f of ["index.html", "favicon.svg"]) copyFileSync(join(WEB, f), join(DIST, f));
+  writeFileSync(STAMP, new Date().toISOString() + "\n");
+  const sizes = Object.entries(result.metafile.outputs)
+    .filter(([f]) => !f.endsWith(".map") && !f.endsWith(".txt"))
+    .map(([f, o]) => `${f.replace(/^.*\/dist\//, "")} ${(o.bytes / 1024).toFixed(0)} KiB`);
+  console.log(`built web/dist in ${Date.now() - started} ms: ${sizes.join(", ")}`);
+} else {
+  console.log("web/dist is up to date");
+}
+
+const anonKey = process.env.SUPABASE_ANON_KEY;
+if (anonKey) {
+  const file = join(DIST, "config.json");
+  const body = JSON.stringify({ anonKey }) + "\n";
+  if (!existsSync(file) || readFileSync(file, "utf8") !== body) writeFileSync(file, body);
+}
