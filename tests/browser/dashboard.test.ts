@@ -1,10 +1,9 @@
 // The dashboard page in a real browser (playwright-core + Debian's Chromium), against the running
 // stack: served by the gateway under its strict CSP, signing in through the auth stand-in, and
 // showing exactly the analytics API's numbers. Screenshots go to test-results/browser/.
-import postgres from "postgres";
 import type { Page } from "playwright-core";
 import { assert, assertEquals } from "../_support/assert.ts";
-import { API_URL, DEMO_TOKEN, ENV } from "../_support/env.ts";
+import { API_URL, DEMO_TOKEN } from "../_support/env.ts";
 import { userToken } from "../_support/db.ts";
 import { chartInk, closeBrowser, openPage, screenshot, sessionToken, tableRows, waitForPanel, type Watched } from "../_support/browser.ts";
 import type { DashboardResponse, MashupAnalyticsResponse, RealtimeResponse } from "../../types/analytics.ts";
@@ -12,23 +11,8 @@ import type { DashboardResponse, MashupAnalyticsResponse, RealtimeResponse } fro
 const DEMO = { email: "demo@mashups.local", password: "demo-password-123" };
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
-// The page reads the dashboard API (issue 6). Until its SQL functions exist in the database the
-// tests that compare against it cannot run; they are reported as ignored, never as passed.
-async function dashboardApiPresent(): Promise<boolean> {
-  const sql = postgres(ENV.SUPABASE_DB_URL, { max: 1, onnotice: () => {} });
-  try {
-    const rows = await sql`select count(*)::int as n from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-                           where n.nspname = 'public' and p.proname in ('get_creator_dashboard', 'get_mashup_analytics')`;
-    return rows[0].n === 2;
-  } finally {
-    await sql.end();
-  }
-}
-const API_READY = await dashboardApiPresent();
-if (!API_READY) {
-  console.warn("browser tests: public.get_creator_dashboard / get_mashup_analytics are missing; the API comparisons are ignored");
-}
-const withApi = { ...opts, ignore: !API_READY };
+// The page reads the dashboard API; every comparison below runs against it (none is skipped).
+const withApi = opts;
 
 async function api<T>(token: string, path: string, params: Record<string, string> = {}): Promise<T> {
   const res = await fetch(`${API_URL}/functions/v1/analytics/${path}?${new URLSearchParams(params)}`, {
@@ -106,7 +90,7 @@ Deno.test({
   ...opts,
   async fn() {
     // The wrong password's 400 is expected (and, while the API is missing, its 500s).
-    const w = await openPage({ allowHttpErrors: API_READY ? /\/auth\/v1\/token/ : /\/auth\/v1\/token|\/analytics\// });
+    const w = await openPage({ allowHttpErrors: /\/auth\/v1\/token/ });
     try {
       await w.page.goto(`${API_URL}/`);
       await w.page.getByTestId("email").fill(DEMO.email);
@@ -157,8 +141,8 @@ Deno.test({
       fail = false;
       await w.page.locator("[data-testid=panel-summary] .panel-status button").click();
       const p = await pagePeriod(w.page);
-      const state = await waitForPanel(w.page, "summary", p.key, API_READY ? ["ready"] : ["ready", "error"]);
-      if (API_READY) assertEquals(state, "ready");
+      const state = await waitForPanel(w.page, "summary", p.key, ["ready"]);
+      assertEquals(state, "ready");
 
       // "To" before "From": the page says why and asks the API nothing.
       const before = w.requests.length;
