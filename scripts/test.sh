@@ -3,7 +3,7 @@
 # `N passed, N failed` for the whole run; exits non-zero on any failure.
 #   1. pgTAP (pg_prove) on tests/sql/*.test.sql
 #   2. supabase db lint --db-url (any warning or error fails)
-#   3. types/database.ts matches the database (postgres-meta generator)
+#   3. a second `supabase migration up` applies nothing; types/database.ts matches the database (postgres-meta generator)
 #   4. deno check of functions, types, scripts and tests; deno lint
 #   5. deno test: integration tests through supabase-js, fetch and @upstash/redis, and the dashboard
 #      page in Chromium through playwright-core (tests/**/*.test.ts)
@@ -49,6 +49,14 @@ if npx --no-install supabase db lint --db-url "$SUPABASE_DB_URL" --level warning
   pass 1; tail -n 1 test-results/lint.txt
 else
   cat test-results/lint.txt | head -80; fail 1 "supabase db lint"
+fi
+
+echo "== migrations: a second supabase migration up applies nothing =="
+if npx --no-install supabase migration up --db-url "$SUPABASE_DB_URL" >test-results/migrations.txt 2>&1 \
+  && grep -q "Local database is up to date" test-results/migrations.txt; then
+  pass 1; echo "migration up: up to date"
+else
+  cat test-results/migrations.txt; fail 1 "supabase migration up was not a no-op"
 fi
 
 echo "== generated database types =="

@@ -14,7 +14,11 @@ for (const line of Deno.readTextFileSync(envFile).split("\n")) {
 }
 const SAMPLES = Number(Deno.env.get("BENCH_SAMPLES") ?? 100);
 const RAW_SAMPLES = Number(Deno.env.get("BENCH_RAW_SAMPLES") ?? 40);
-const TZ = "Europe/Berlin";
+// The period: BENCH_START..BENCH_END (half-open) in BENCH_TZ; default the last 30 days in Berlin.
+const TZ = Deno.env.get("BENCH_TZ") ?? "Europe/Berlin";
+const PERIOD = Deno.env.get("BENCH_START") && Deno.env.get("BENCH_END")
+  ? `&start=${Deno.env.get("BENCH_START")}&end=${Deno.env.get("BENCH_END")}`
+  : "";
 const sql = postgres(ENV.SUPABASE_DB_URL, { max: 2, onnotice: () => {} });
 
 const md5uuid = (s: string) => {
@@ -25,7 +29,7 @@ const [{ creators, mashups, events }] = await sql`
   select (select count(*) from auth.users where email like 'creator%@bench.local')::int as creators,
          (select count(*) from public.mashups where title like 'Bench mashup %')::int as mashups,
          (select reltuples::bigint from pg_class where oid = 'public.analytics_events'::regclass) as events`;
-console.log(`[dashboard] ${events} raw events (estimate), ${mashups} mashups, ${creators} creators; tz ${TZ}`);
+console.log(`[dashboard] ${events} raw events (estimate), ${mashups} mashups, ${creators} creators; tz ${TZ}${PERIOD || " (last 30 days)"}`);
 
 // Deterministic sample: mostly random creators (the long tail), plus the ten biggest.
 let seed = 42;
@@ -58,28 +62,39 @@ async function timeFetch(path: string, token: string): Promise<number> {
 
 // Warm-up: connections, plans, caches.
 for (const w of who.slice(0, 10)) {
-  await timeFetch(`/dashboard?tz=${TZ}`, w.token);
-  await timeFetch(`/mashups/${w.mashup}?tz=${TZ}`, w.token);
+  await timeFetch(`/dashboard?tz=${TZ}${PERIOD}`, w.token);
+  await timeFetch(`/mashups/${w.mashup}?tz=${TZ}${PERIOD}`, w.token);
 }
 
 const http = { dashboard: [] as number[], mashup: [] as number[], realtime: [] as number[] };
 for (const w of who) {
-  http.dashboard.push(await timeFetch(`/dashboard?tz=${TZ}`, w.token));
-  http.mashup.push(await timeFetch(`/mashups/${w.mashup}?tz=${TZ}`, w.token));
+  http.dashboard.push(await timeFetch(`/dashboard?tz=${TZ}${PERIOD}`, w.token));
+  http.mashup.push(await timeFetch(`/mashups/${w.mashup}?tz=${TZ}${PERIOD}`, w.token));
   http.realtime.push(await timeFetch(`/realtime`, w.token));
 }
-console.log("\nHTTP through the gateway, as the creator (30-day default period):");
+console.log("\nHTTP through the gateway, as the creator:");
 console.log(`  GET /analytics/dashboard      ${fmt(http.dashboard)}`);
 console.log(`  GET /analytics/mashups/:id    ${fmt(http.mashup)}`);
 console.log(`  GET /analytics/realtime       ${fmt(http.realtime)}`);
 
 // Same run, same creators, same period: rollup RPC vs raw scan, alternating.
-await sql.file(new URL("./raw_dashboard.sql", import.meta.url).pathname);
-const [{ start, end }] = await sql`select (now() at time zone ${TZ})::date - 29 as start, (now() at time zone ${TZ})::date + 1 as end`;
+const rawSql = Deno.readTextFileSync(new URL("./raw_dashboard.sql", import.meta.url));
+await sql.unsafe(rawSql);
+// The plan's own on-demand way: its schema has no mashup column or index (the id is inside
+// properties), so events are found through its (event_type, timestamp) index and filtered on JSON.
+await sql.unsafe(
+  rawSql.replace("bench.dashboard_from_raw(", "bench.dashboard_from_raw_plan(")
+    .replaceAll("where a.mashup_id in (select id from mine)", "where (a.properties ->> 'mashup_id')::uuid in (select id from mine)"),
+);
+const [{ start, end }] = Deno.env.get("BENCH_START")
+  ? [{ start: Deno.env.get("BENCH_START")!, end: Deno.env.get("BENCH_END")! }]
+  : await sql`select (now() at time zone ${TZ})::date - 29 as start, (now() at time zone ${TZ})::date + 1 as end`;
 const rollup: number[] = [];
 const raw: number[] = [];
+const plan: number[] = [];
 const rollupTop: number[] = [];
 const rawTop: number[] = [];
+const planTop: number[] = [];
 for (const [k, w] of who.slice(0, RAW_SAMPLES).entries()) {
   const claims = JSON.stringify({ sub: w.id, role: "authenticated" });
   let t0 = performance.now();
@@ -91,12 +106,24 @@ for (const [k, w] of who.slice(0, RAW_SAMPLES).entries()) {
   t0 = performance.now();
   await sql`select bench.dashboard_from_raw(${w.id}, ${start}, ${end}, ${TZ}, 10)`;
   const b = performance.now() - t0;
+  t0 = performance.now();
+  await sql`select bench.dashboard_from_raw_plan(${w.id}, ${start}, ${end}, ${TZ}, 10)`;
+  const c = performance.now() - t0;
   (k < 10 ? rollupTop : rollup).push(a);
   (k < 10 ? rawTop : raw).push(b);
+  (k < 10 ? planTop : plan).push(c);
 }
-console.log("\nDashboard in SQL, same creators and period, same run (baseline: built from raw events):");
-console.log(`  top-10 creators   rollups ${fmt(rollupTop)}   raw ${fmt(rawTop)}   ratio p50 ${(pct(rawTop, 50) / pct(rollupTop, 50)).toFixed(1)}x`);
-console.log(`  random creators   rollups ${fmt(rollup)}   raw ${fmt(raw)}   ratio p50 ${(pct(raw, 50) / pct(rollup, 50)).toFixed(1)}x`);
-const all = [...rollupTop, ...rollup], allRaw = [...rawTop, ...raw];
-console.log(`  all               rollups ${fmt(all)}   raw ${fmt(allRaw)}   ratio p50 ${(pct(allRaw, 50) / pct(all, 50)).toFixed(1)}x, p95 ${(pct(allRaw, 95) / pct(all, 95)).toFixed(1)}x`);
+const ratio = (x: number[], y: number[], p: number) => (pct(x, p) / pct(y, p)).toFixed(1);
+console.log("\nDashboard in SQL, same creators and period, same run, alternating creator by creator:");
+const rows: [string, number[], number[], number[]][] = [
+  ["top-10 creators", rollupTop, rawTop, planTop],
+  ["random creators", rollup, raw, plan],
+  ["all sampled", [...rollupTop, ...rollup], [...rawTop, ...raw], [...planTop, ...plan]],
+];
+for (const [label, r, x, p] of rows) {
+  console.log(`  ${label}`);
+  console.log(`    from rollups (this repo)                 ${fmt(r)}`);
+  console.log(`    from raw events, mashup_id index         ${fmt(x)}   rollups faster by p50 ${ratio(x, r, 50)}x, p95 ${ratio(x, r, 95)}x`);
+  console.log(`    from raw events, the plan's indexes      ${fmt(p)}   rollups faster by p50 ${ratio(p, r, 50)}x, p95 ${ratio(p, r, 95)}x`);
+}
 await sql.end();
