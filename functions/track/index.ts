@@ -5,7 +5,7 @@
 // Answers { accepted, duplicates, rejected: [{ index, error }], ignored }; see docs/ingestion.md.
 import { AuthError, callerFrom } from "../_shared/auth.ts";
 import { preflight } from "../_shared/cors.ts";
-import { asService } from "../_shared/db.ts";
+import { directDb } from "../_shared/db.ts";
 import { json, jsonError } from "../_shared/http.ts";
 import { countryFrom } from "./enrich.ts";
 import { countRealtime, prepare, type Received, store } from "./ingest.ts";
@@ -64,7 +64,7 @@ Deno.serve(async (req) => {
   // query
   let outcome;
   try {
-    outcome = await store(asService(), prepared);
+    outcome = await store(directDb(), prepared);
   } catch (e) {
     console.error(`[track] ${(e as Error).message}`);
     return jsonError(500, "storing the events failed; retry with the same event ids", "events");

@@ -1,7 +1,7 @@
 // From raw events to stored rows: validate each event against its schema, apply the identity
 // rules, enrich, store the batch with one RPC (public.ingest_events, deduplicating on the event
 // id), then bump the realtime counters for the newly stored events only.
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { directDb } from "../_shared/db.ts";
 import { parseEvent, type TrackEvent, type TrackResponse } from "../../types/events.ts";
 import type { Caller } from "../_shared/auth.ts";
 import { type RealtimeEvent, recordRealtime } from "../_shared/realtime.ts";
@@ -91,15 +91,18 @@ type IngestResult = {
   ordinality: number;
   id: string;
   is_new: boolean;
-  timestamp: string | null;
+  timestamp: Date | string | null;
   listener_key: string | null;
 };
 
+type DirectDb = ReturnType<typeof directDb>;
+
 export class StoreError extends Error {}
 
-/** Stores the rows in one RPC; returns the response and the events new to analytics_events. */
+/** Stores the rows with one call of public.ingest_events over the direct connection; returns the
+ * response and the events new to analytics_events. */
 export async function store(
-  db: SupabaseClient,
+  db: DirectDb,
   prepared: Prepared,
 ): Promise<{ response: TrackResponse; fresh: RealtimeEvent[] }> {
   const response: TrackResponse = {
@@ -111,10 +114,16 @@ export async function store(
   const fresh: RealtimeEvent[] = [];
   if (prepared.rows.length === 0) return { response, fresh };
 
-  const { data, error } = await db.rpc("ingest_events", { events: prepared.rows });
-  if (error) throw new StoreError(`ingest_events: ${error.message}`);
+  let data: IngestResult[];
+  try {
+    data = await db<IngestResult[]>`
+      select ordinality::int as ordinality, id, is_new, "timestamp", listener_key
+      from public.ingest_events(${db.json(prepared.rows as never)}::jsonb)`;
+  } catch (e) {
+    throw new StoreError(`ingest_events: ${(e as Error).message}`);
+  }
 
-  for (const result of data as IngestResult[]) {
+  for (const result of data) {
     const row = prepared.rows[result.ordinality - 1];
     // Bot traffic is kept apart and counted nowhere, not even as accepted.
     if (row.bot) response.ignored++;
@@ -126,7 +135,7 @@ export async function store(
         mashupId: typeof row.properties.mashup_id === "string" ? row.properties.mashup_id : null,
         creatorId: typeof row.properties.creator_id === "string" ? row.properties.creator_id : null,
         listenerKey: result.listener_key!,
-        timestamp: result.timestamp!,
+        timestamp: new Date(result.timestamp!).toISOString(),
         properties: row.properties,
       });
     }
