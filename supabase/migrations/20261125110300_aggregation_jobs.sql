@@ -415,15 +415,6 @@ begin
       v_id, v_day, v_day - p_from + 1, p_to - p_from, (v_m ->> 'events_read'), (v_m ->> 'mashup_days'),
       (v_m ->> 'rows_written')::bigint + (v_u ->> 'rows_written')::bigint;
     commit;
-    -- Rollup tables start empty on a fresh database: without fresh statistics the planner keeps
-    -- treating them as tiny and a 10M-event backfill slowed from ~20 s to ~100 s a day. Analyze
-    -- after the first day and then weekly.
-    if (v_day - p_from) % 7 = 0 then
-      analyze public.mashup_daily_stats, public.user_daily_stats, public.mashup_quarter_hour_stats,
-        public.mashup_quarter_hour_breakdowns, public.mashup_play_summaries, public.mashup_daily_retention,
-        public.mashup_listeners, public.mashup_lifetime_stats;
-      commit;
-    end if;
     v_day := v_day + 1;
   end loop;
 
