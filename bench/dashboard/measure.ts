@@ -88,7 +88,7 @@ await sql.unsafe(
 );
 const [{ start, end }] = Deno.env.get("BENCH_START")
   ? [{ start: Deno.env.get("BENCH_START")!, end: Deno.env.get("BENCH_END")! }]
-  : await sql`select (now() at time zone ${TZ})::date - 29 as start, (now() at time zone ${TZ})::date + 1 as end`;
+  : await sql`select ((now() at time zone ${TZ})::date - 29)::text as start, ((now() at time zone ${TZ})::date + 1)::text as end`;
 const rollup: number[] = [];
 const raw: number[] = [];
 const plan: number[] = [];
