@@ -148,10 +148,19 @@ export async function recordRealtime(
   const now = options.now ?? realtimeNow();
   const creators = await resolveCreators(events, redis, options.creatorsOf ?? creatorsFromDatabase);
 
-  const tx = redis.multi();
+  // Coalesced per key first, so a batch costs one command per key touched, not several per event:
+  // counters become one INCRBY, a sorted set one ZADD GT with each member's latest time.
+  const increments = new Map<string, number>(); // counter key -> delta
+  const latest = new Map<string, Map<string, number>>(); // zset -> member -> latest time
   const trims = new Map<string, number>(); // zset -> window: trimmed and given a TTL once per batch
-  const buckets = new Set<string>();
-  let n = 0;
+  const bucketFields = new Map<string, Map<string, number>>(); // minute bucket -> field -> delta
+  const bump = (k: string) => increments.set(k, (increments.get(k) ?? 0) + 1);
+  const touch = (k: string, member: string, t: number, windowMs: number) => {
+    const members = latest.get(k) ?? new Map<string, number>();
+    members.set(member, Math.max(members.get(member) ?? -Infinity, t));
+    latest.set(k, members);
+    trims.set(k, windowMs);
+  };
 
   for (const e of events) {
     const creatorId = e.type === "user_followed"
@@ -161,57 +170,53 @@ export async function recordRealtime(
       : null;
     const scopes: RealtimeScope[] = creatorId ? ["platform", { creatorId }] : ["platform"];
 
-    // Counters: the increment first, then the dirty mark (same transaction anyway).
     const counter = MASHUP_COUNTERS[e.type];
-    if (counter && e.mashupId) {
-      const k = keys.mashupCounter(e.mashupId, counter);
-      tx.incr(k);
-      tx.sadd(DIRTY_SET, k);
-      n++;
-    }
-    if (e.type === "user_followed" && e.creatorId) {
-      const k = keys.creatorFollowers(e.creatorId);
-      tx.incr(k);
-      tx.sadd(DIRTY_SET, k);
-      n++;
-    }
+    if (counter && e.mashupId) bump(keys.mashupCounter(e.mashupId, counter));
+    if (e.type === "user_followed" && e.creatorId) bump(keys.creatorFollowers(e.creatorId));
 
     // Windows: the event's time, never later than now (a client clock ahead of ours).
     const parsed = Date.parse(e.timestamp);
     const t = Math.min(Number.isNaN(parsed) ? now : parsed, now);
     if (t > now - ACTIVE_WINDOW_MS && e.listenerKey) {
-      for (const s of scopes) {
-        tx.zadd(keys.active(s), { gt: true }, { score: t, member: e.listenerKey });
-        trims.set(keys.active(s), ACTIVE_WINDOW_MS);
-      }
-      n++;
+      for (const s of scopes) touch(keys.active(s), e.listenerKey, t, ACTIVE_WINDOW_MS);
     }
     if (HEARTBEATS.has(e.type) && e.mashupId && e.listenerKey && t > now - PLAYING_WINDOW_MS) {
-      tx.zadd(keys.playing(e.mashupId), { gt: true }, { score: t, member: e.listenerKey });
-      trims.set(keys.playing(e.mashupId), PLAYING_WINDOW_MS);
-      for (const s of scopes) {
-        tx.zadd(keys.playingIndex(s), { gt: true }, { score: t, member: e.mashupId });
-        trims.set(keys.playingIndex(s), PLAYING_WINDOW_MS);
-      }
-      n++;
+      touch(keys.playing(e.mashupId), e.listenerKey, t, PLAYING_WINDOW_MS);
+      for (const s of scopes) touch(keys.playingIndex(s), e.mashupId, t, PLAYING_WINDOW_MS);
     }
     const minute = Math.floor(t / 60_000);
     if (counter && e.mashupId && minute > Math.floor(now / 60_000) - LAST_HOUR_MINUTES) {
       for (const s of scopes) {
         const b = keys.minute(s, minute);
-        tx.hincrby(b, counter, 1);
-        buckets.add(b);
+        const fields = bucketFields.get(b) ?? new Map<string, number>();
+        fields.set(counter, (fields.get(counter) ?? 0) + 1);
+        bucketFields.set(b, fields);
       }
-      n++;
     }
+  }
+  if (increments.size + latest.size + bucketFields.size === 0) return;
+
+  const tx = redis.multi();
+  // Counters: the increment first, then the dirty mark (same transaction anyway).
+  for (const [k, delta] of increments) tx.incrby(k, delta);
+  if (increments.size > 0) {
+    const [first, ...rest] = [...increments.keys()];
+    tx.sadd(DIRTY_SET, first, ...rest);
+  }
+  for (const [k, members] of latest) {
+    const [first, ...rest] = [...members].map(([member, score]) => ({ score, member }));
+    tx.zadd(k, { gt: true }, first, ...rest);
+  }
+  for (const [b, fields] of bucketFields) {
+    for (const [field, delta] of fields) tx.hincrby(b, field, delta);
+    tx.expire(b, MINUTE_BUCKET_TTL_S);
   }
   // Expired members go when their set is next written; the TTL removes sets nobody writes to.
   for (const [k, windowMs] of trims) {
     tx.zremrangebyscore(k, "-inf", now - windowMs);
     tx.pexpire(k, 2 * windowMs);
   }
-  for (const b of buckets) tx.expire(b, MINUTE_BUCKET_TTL_S);
-  if (n > 0) await tx.exec();
+  await tx.exec();
 }
 
 export type PlayingNow = { mashupId: string; listeners: number };
