@@ -633,6 +633,15 @@ export type Database = {
           timestamp: string;
         }[];
       };
+      parse_realtime_counter_deltas: {
+        Args: { p_deltas: Json };
+        Returns: {
+          counter: string;
+          delta: number;
+          kind: string;
+          subject_id: string;
+        }[];
+      };
       realtime_recent_activity: { Args: { p_now?: string }; Returns: Json };
       realtime_totals: {
         Args: { p_mashup_ids?: string[] };

@@ -23,6 +23,31 @@ alter table public.realtime_sync_batches enable row level security;
 -- No policies: only the service role (which bypasses RLS) reads or writes it.
 revoke all on public.realtime_sync_batches from anon, authenticated;
 
+-- Parses the sync's {"mashup:<uuid>:plays": delta, ...} documents into rows. Shared by the sync
+-- apply and the reconciliation, which must read counter keys exactly alike. The id is cast only
+-- when it is a canonical uuid (no regex: over 100k keys it is the cost that counts); otherwise null.
+create function public.parse_realtime_counter_deltas(p_deltas jsonb)
+returns table (kind text, subject_id uuid, counter text, delta bigint)
+language sql
+immutable
+security invoker
+set search_path = ''
+as $$
+  select split_part(d.key, ':', 1),
+         case when length(split_part(d.key, ':', 2)) = 36
+               and translate(lower(split_part(d.key, ':', 2)), '0123456789abcdef', '') = '----'
+               and substr(d.key, strpos(d.key, ':') + 9, 1) = '-'
+               and substr(d.key, strpos(d.key, ':') + 14, 1) = '-'
+               and substr(d.key, strpos(d.key, ':') + 19, 1) = '-'
+               and substr(d.key, strpos(d.key, ':') + 24, 1) = '-'
+              then split_part(d.key, ':', 2)::uuid end,
+         split_part(d.key, ':', 3),
+         (d.value)::bigint
+  from jsonb_each_text(p_deltas) as d (key, value);
+$$;
+revoke execute on function public.parse_realtime_counter_deltas(jsonb) from public, anon, authenticated;
+grant execute on function public.parse_realtime_counter_deltas(jsonb) to service_role;
+
 create function public.update_realtime_stats(p_batch_id text, p_deltas jsonb)
 returns jsonb
 language plpgsql
@@ -54,18 +79,7 @@ begin
 
   -- One statement: parse the keys, keep those naming an existing mashup / user, add them up.
   with parsed as materialized (
-    select split_part(d.key, ':', 1) as kind,
-           -- The id part, cast only when it is a canonical uuid (no regex: it is the cost that counts).
-           case when length(split_part(d.key, ':', 2)) = 36
-                 and translate(lower(split_part(d.key, ':', 2)), '0123456789abcdef', '') = '----'
-                 and substr(d.key, strpos(d.key, ':') + 9, 1) = '-'
-                 and substr(d.key, strpos(d.key, ':') + 14, 1) = '-'
-                 and substr(d.key, strpos(d.key, ':') + 19, 1) = '-'
-                 and substr(d.key, strpos(d.key, ':') + 24, 1) = '-'
-                then split_part(d.key, ':', 2)::uuid end as subject_id,
-           split_part(d.key, ':', 3) as counter,
-           (d.value)::bigint as delta
-    from jsonb_each_text(p_deltas) as d (key, value)
+    select * from public.parse_realtime_counter_deltas(p_deltas)
   ),
   deltas as (
     select p.kind, p.subject_id, p.counter, p.delta,

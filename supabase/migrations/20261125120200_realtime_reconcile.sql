@@ -110,18 +110,7 @@ begin
     select 'creator', c.creator_id, 'followers', c.followers from public.creator_realtime_totals c
   ),
   parsed as (
-    select split_part(o.key, ':', 1) as kind,
-           -- The id part, cast only when it is a canonical uuid (no regex: it is the cost that counts).
-           case when length(split_part(o.key, ':', 2)) = 36
-                 and translate(lower(split_part(o.key, ':', 2)), '0123456789abcdef', '') = '----'
-                 and substr(o.key, strpos(o.key, ':') + 9, 1) = '-'
-                 and substr(o.key, strpos(o.key, ':') + 14, 1) = '-'
-                 and substr(o.key, strpos(o.key, ':') + 19, 1) = '-'
-                 and substr(o.key, strpos(o.key, ':') + 24, 1) = '-'
-                then split_part(o.key, ':', 2)::uuid end as subject_id,
-           split_part(o.key, ':', 3) as counter,
-           (o.value)::bigint as delta
-    from jsonb_each_text(p_outstanding) as o (key, value)
+    select * from public.parse_realtime_counter_deltas(p_outstanding)
   ),
   outstanding as (
     -- Only deltas the sync would apply (an existing mashup or user): the others are dropped there.
