@@ -1,0 +1,227 @@
+-- bench/exactness.sql: every rollup against a recount straight from the raw events.
+-- Creates check_rollups.mismatches() in the database it is run against; each row names a rollup
+-- and how many rows differ (in either direction) from an independent recount. All zeros = exact.
+-- Used after every bench/aggregate run (which fails otherwise) and by tests/upgrade/run.sh.
+-- Run it when the queue is empty (after an incremental run): queued events are not counted yet.
+create schema if not exists check_rollups;
+
+create or replace function check_rollups.mismatches()
+returns table (rollup text, mismatched bigint)
+language plpgsql
+set search_path = ''
+as $$
+begin
+  create temporary table if not exists chk_raw on commit drop as
+  select e.id, e.event_type, e."timestamp", e.mashup_id, e.listener_key, e.user_id, e.country, e.device, e.properties
+  from public.analytics_events e
+  where e.event_type in ('mashup_played', 'mashup_play_progress', 'mashup_play_ended', 'mashup_liked',
+                         'mashup_shared', 'comment_posted', 'mashup_exported', 'mashup_created', 'user_followed');
+  truncate chk_raw;
+  insert into chk_raw
+  select e.id, e.event_type, e."timestamp", e.mashup_id, e.listener_key, e.user_id, e.country, e.device, e.properties
+  from public.analytics_events e
+  where e.event_type in ('mashup_played', 'mashup_play_progress', 'mashup_play_ended', 'mashup_liked',
+                         'mashup_shared', 'comment_posted', 'mashup_exported', 'mashup_created', 'user_followed');
+  analyze chk_raw;
+
+  create temporary table if not exists chk_counted on commit drop as select * from chk_raw limit 0;
+  truncate chk_counted;
+  insert into chk_counted
+  select r.* from chk_raw r join public.mashups m on m.id = r.mashup_id
+  where r.event_type in ('mashup_played', 'mashup_liked', 'mashup_shared', 'comment_posted', 'mashup_exported');
+
+  create temporary table if not exists chk_plays on commit drop as
+  select null::uuid as play_id, null::uuid as mashup_id, null::timestamptz as started_at, null::numeric as furthest,
+         null::integer as duration_seconds, null::boolean as ended limit 0;
+  truncate chk_plays;
+  insert into chk_plays
+  with ev as (
+    select lower(r.properties ->> 'play_id')::uuid as play_id, r.*
+    from chk_raw r
+    where r.event_type in ('mashup_played', 'mashup_play_progress', 'mashup_play_ended')
+      and lower(r.properties ->> 'play_id') ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+  ),
+  first_played as (
+    select distinct on (ev.play_id) ev.play_id, ev.mashup_id, ev."timestamp"
+    from ev where ev.event_type = 'mashup_played' and ev.mashup_id is not null
+    order by ev.play_id, ev."timestamp", ev.id
+  ),
+  pos as (
+    select ev.play_id,
+           max(case when jsonb_typeof(ev.properties -> 'position_seconds') = 'number'
+                    then (ev.properties ->> 'position_seconds')::numeric end)
+             filter (where ev.event_type <> 'mashup_played') as max_pos,
+           bool_or(ev.event_type = 'mashup_play_ended') as ended
+    from ev group by 1
+  )
+  select f.play_id, f.mashup_id, f."timestamp", least(greatest(coalesce(p.max_pos, 0), 0), m.duration_seconds),
+         m.duration_seconds, p.ended
+  from first_played f join pos p on p.play_id = f.play_id join public.mashups m on m.id = f.mashup_id;
+
+  return query
+  with expected as (
+    select c.mashup_id, date_bin('15 minutes', c."timestamp", '2000-01-01 00:00+00') as b,
+           count(*) filter (where c.event_type = 'mashup_played')::int as plays,
+           count(*) filter (where c.event_type = 'mashup_liked')::int as likes,
+           count(*) filter (where c.event_type = 'mashup_shared')::int as shares,
+           count(*) filter (where c.event_type = 'comment_posted')::int as comments,
+           count(*) filter (where c.event_type = 'mashup_exported')::int as downloads
+    from chk_counted c group by 1, 2
+  ), actual as (
+    select q.mashup_id, q.bucket_start, q.plays, q.likes, q.shares, q.comments, q.downloads
+    from public.mashup_quarter_hour_stats q
+  )
+  select 'mashup_quarter_hour_stats', (select count(*) from ((select * from expected except all select * from actual)
+                                       union all (select * from actual except all select * from expected)) x);
+
+  return query
+  with expected as (
+    select c.mashup_id, date_bin('15 minutes', c."timestamp", '2000-01-01 00:00+00') as b,
+           coalesce(nullif(c.properties ->> 'source', ''), 'unknown') as s, coalesce(c.country, 'unknown') as co,
+           coalesce(c.device, 'unknown') as d, count(*)::int as plays
+    from chk_counted c where c.event_type = 'mashup_played' group by 1, 2, 3, 4, 5
+  ), actual as (
+    select q.mashup_id, q.bucket_start, q.source, q.country, q.device, q.plays from public.mashup_quarter_hour_breakdowns q
+  )
+  select 'mashup_quarter_hour_breakdowns', (select count(*) from ((select * from expected except all select * from actual)
+                                            union all (select * from actual except all select * from expected)) x);
+
+  return query
+  with expected as (
+    select c.mashup_id, (c."timestamp" at time zone 'UTC')::date as date,
+           count(*) filter (where c.event_type = 'mashup_played')::int as plays,
+           count(distinct c.listener_key) filter (where c.event_type = 'mashup_played')::int as unique_plays,
+           count(*) filter (where c.event_type = 'mashup_liked')::int as likes,
+           count(*) filter (where c.event_type = 'mashup_shared')::int as shares,
+           count(*) filter (where c.event_type = 'comment_posted')::int as comments,
+           count(*) filter (where c.event_type = 'mashup_exported')::int as downloads
+    from chk_counted c group by 1, 2
+  ), watch as (
+    select p.mashup_id, (p.started_at at time zone 'UTC')::date as date, round(avg(p.furthest), 2) as a
+    from chk_plays p group by 1, 2
+  ), e2 as (
+    select e.*, w.a from expected e left join watch w on w.mashup_id = e.mashup_id and w.date = e.date
+  ), actual as (
+    select d.mashup_id, d.date, d.plays, d.unique_plays, d.likes, d.shares, d.comments, d.downloads, d.avg_watch_time
+    from public.mashup_daily_stats d
+  )
+  select 'mashup_daily_stats', (select count(*) from ((select * from e2 except all select * from actual)
+                                union all (select * from actual except all select * from e2)) x);
+
+  return query
+  with expected as (
+    select p.play_id, p.mashup_id, p.started_at, p.furthest, p.duration_seconds,
+           p.furthest >= 0.95 * p.duration_seconds as completed, p.ended
+    from chk_plays p
+  ), actual as (
+    select s.play_id, s.mashup_id, s.started_at, s.furthest_position_seconds, s.duration_seconds, s.completed, s.ended
+    from public.mashup_play_summaries s
+  )
+  select 'mashup_play_summaries', (select count(*) from ((select * from expected except all select * from actual)
+                                   union all (select * from actual except all select * from expected)) x);
+
+  return query
+  with expected as (
+    select p.mashup_id, (p.started_at at time zone 'UTC')::date, (floor(p.furthest / 10) * 10)::int,
+           count(*)::int, (count(*) filter (where p.furthest >= 0.95 * p.duration_seconds))::int, sum(p.furthest)
+    from chk_plays p group by 1, 2, 3
+  ), actual as (
+    select r.mashup_id, r.date, r.position_bucket_seconds, r.plays, r.completed_plays, r.watch_time_seconds
+    from public.mashup_daily_retention r
+  )
+  select 'mashup_daily_retention', (select count(*) from ((select * from expected except all select * from actual)
+                                    union all (select * from actual except all select * from expected)) x);
+
+  return query
+  with expected as (
+    select c.mashup_id, c.listener_key, min(c."timestamp") from chk_counted c
+    where c.event_type = 'mashup_played' group by 1, 2
+  ), actual as (select l.mashup_id, l.listener_key, l.first_played_at from public.mashup_listeners l)
+  select 'mashup_listeners', (select count(*) from ((select * from expected except all select * from actual)
+                              union all (select * from actual except all select * from expected)) x);
+
+  return query
+  with expected as (
+    select distinct (c."timestamp" at time zone 'UTC')::date, c.mashup_id, c.listener_key from chk_counted c
+    where c.event_type = 'mashup_played'
+  ), actual as (select l.date, l.mashup_id, l.listener_key from aggregation.mashup_daily_listeners l)
+  select 'mashup_daily_listeners', (select count(*) from ((select * from expected except all select * from actual)
+                                    union all (select * from actual except all select * from expected)) x);
+
+  return query
+  with c as (
+    select c.mashup_id, count(*) filter (where c.event_type = 'mashup_played') as plays,
+           count(distinct c.listener_key) filter (where c.event_type = 'mashup_played') as unique_plays,
+           count(*) filter (where c.event_type = 'mashup_liked') as likes,
+           count(*) filter (where c.event_type = 'mashup_shared') as shares,
+           count(*) filter (where c.event_type = 'comment_posted') as comments,
+           count(*) filter (where c.event_type = 'mashup_exported') as downloads
+    from chk_counted c group by 1
+  ), p as (
+    select p.mashup_id, count(*) as tracked, count(*) filter (where p.furthest >= 0.95 * p.duration_seconds) as completed,
+           sum(p.furthest) as watch, round(avg(p.furthest), 2) as a
+    from chk_plays p group by 1
+  ), expected as (
+    select coalesce(c.mashup_id, p.mashup_id) as mashup_id, coalesce(c.plays, 0) as plays,
+           coalesce(c.unique_plays, 0) as unique_plays, coalesce(c.likes, 0) as likes, coalesce(c.shares, 0) as shares,
+           coalesce(c.comments, 0) as comments, coalesce(c.downloads, 0) as downloads,
+           coalesce(p.tracked, 0) as tracked, coalesce(p.completed, 0) as completed, coalesce(p.watch, 0) as watch, p.a
+    from c full join p on p.mashup_id = c.mashup_id
+  ), actual as (
+    select l.mashup_id, l.plays, l.unique_plays, l.likes, l.shares, l.comments, l.downloads, l.tracked_plays,
+           l.completed_plays, l.watch_time_seconds, l.avg_watch_time
+    from public.mashup_lifetime_stats l
+    -- rows of mashups with nothing counted may exist with zeros
+    where l.plays <> 0 or l.likes <> 0 or l.shares <> 0 or l.comments <> 0 or l.downloads <> 0 or l.tracked_plays <> 0
+  )
+  select 'mashup_lifetime_stats', (select count(*) from ((select * from expected except all select * from actual)
+                                   union all (select * from actual except all select * from expected)) x);
+
+  return query
+  with d as (
+    select r.user_id, (r."timestamp" at time zone 'UTC')::date as date, 1 as created, 0 as plays, null::text as follower
+    from chk_raw r where r.event_type = 'mashup_created' and r.user_id is not null
+    union all
+    select m.creator_id, (c."timestamp" at time zone 'UTC')::date, 0, 1, null
+    from chk_counted c join public.mashups m on m.id = c.mashup_id where c.event_type = 'mashup_played'
+    union all
+    select lower(r.properties ->> 'creator_id')::uuid, (r."timestamp" at time zone 'UTC')::date, 0, 0, r.listener_key
+    from chk_raw r where r.event_type = 'user_followed'
+      and lower(r.properties ->> 'creator_id') ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+  ), expected as (
+    select d.user_id, d.date, sum(d.created)::int, sum(d.plays)::int, count(distinct d.follower)::int
+    from d where exists (select 1 from auth.users u where u.id = d.user_id) group by 1, 2
+  ), actual as (
+    select u.user_id, u.date, u.mashups_created, u.plays_received, u.followers_gained from public.user_daily_stats u
+  )
+  select 'user_daily_stats', (select count(*) from ((select * from expected except all select * from actual)
+                              union all (select * from actual except all select * from expected)) x);
+
+  return query
+  with expected as (
+    select m.creator_id, date_bin('15 minutes', c."timestamp", '2000-01-01 00:00+00') as b,
+           count(*) filter (where c.event_type = 'mashup_played')::int as plays,
+           count(*) filter (where c.event_type = 'mashup_liked')::int as likes,
+           count(*) filter (where c.event_type = 'mashup_shared')::int as shares
+    from chk_counted c join public.mashups m on m.id = c.mashup_id
+    where c.event_type in ('mashup_played', 'mashup_liked', 'mashup_shared') group by 1, 2
+  ), actual as (select q.creator_id, q.bucket_start, q.plays, q.likes, q.shares from public.creator_quarter_hour_stats q)
+  select 'creator_quarter_hour_stats', (select count(*) from ((select * from expected except all select * from actual)
+                                        union all (select * from actual except all select * from expected)) x);
+
+  return query
+  with expected as (
+    select m.creator_id, (c."timestamp" at time zone 'UTC')::date,
+           coalesce(nullif(c.properties ->> 'source', ''), 'unknown'), coalesce(c.country, 'unknown'),
+           coalesce(c.device, 'unknown'), count(*)::int
+    from chk_counted c join public.mashups m on m.id = c.mashup_id where c.event_type = 'mashup_played'
+    group by 1, 2, 3, 4, 5
+  ), actual as (
+    select b.creator_id, b.date, b.source, b.country, b.device, b.plays from public.creator_daily_breakdowns b
+  )
+  select 'creator_daily_breakdowns', (select count(*) from ((select * from expected except all select * from actual)
+                                      union all (select * from actual except all select * from expected)) x);
+
+  return query select 'pending (not yet folded)', count(*) from aggregation.pending_events;
+end;
+$$;
