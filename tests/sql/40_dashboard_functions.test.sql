@@ -31,8 +31,11 @@ select tests.create_supabase_user('dash_a');
 select tests.create_supabase_user('dash_b');
 insert into public.mashups (id, creator_id, title, duration_seconds) values
   ('cccccccc-0000-4000-8000-00000000000a', tests.get_supabase_uid('dash_a'), 'Dash A', 100);
-insert into public.mashup_quarter_hour_stats (mashup_id, bucket_start, plays, likes) values
-  ('cccccccc-0000-4000-8000-00000000000a', '2026-03-02 10:15+00', 5, 2);
+-- 5 plays and 2 likes in one bucket, folded into every rollup the dashboard reads.
+insert into public.analytics_events (event_type, properties, "timestamp", session_id)
+select t, '{"mashup_id": "cccccccc-0000-4000-8000-00000000000a"}', '2026-03-02 10:20+00', 'sess-dash-' || i
+from generate_series(1, 7) as i, lateral (select case when i <= 5 then 'mashup_played' else 'mashup_liked' end as t) x;
+select public.aggregate_mashup_stats('2026-03-02');
 
 select tests.authenticate_as_anon();
 select throws_ok($$ select public.get_creator_dashboard('2026-03-01', '2026-03-10') $$,
