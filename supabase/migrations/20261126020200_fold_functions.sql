@@ -283,26 +283,20 @@ declare
   v_rows bigint := 0;
   v_n bigint;
 begin
-  with first_played as (
-    select distinct on (b.play_id) b.play_id, b."timestamp", b.id, b.mashup_id
-    from aggregation.fold_batch b
-    where b.event_type = 'mashup_played' and b.play_id is not null and b.mashup_id is not null
-    order by b.play_id, b."timestamp", b.id
-  ),
-  agg as (
-    select b.play_id, max(b.position_seconds) filter (where b.event_type <> 'mashup_played') as max_pos,
+  -- (One pass per statement and joins only against indexed tables: joins between CTEs have no
+  -- statistics, and a nested loop over two 25k-row CTEs is quadratic.)
+  with p as (
+    select b.play_id,
+           min(b."timestamp") filter (where b.event_type = 'mashup_played' and b.mashup_id is not null) as started_at,
+           (array_agg(b.id order by b."timestamp", b.id)
+              filter (where b.event_type = 'mashup_played' and b.mashup_id is not null))[1] as started_event_id,
+           (array_agg(b.mashup_id order by b."timestamp", b.id)
+              filter (where b.event_type = 'mashup_played' and b.mashup_id is not null))[1] as mashup_id,
+           max(b.position_seconds) filter (where b.event_type <> 'mashup_played') as max_pos,
            bool_or(b.event_type = 'mashup_play_ended') as ended
     from aggregation.fold_batch b
     where b.play_id is not null and b.event_type in ('mashup_played', 'mashup_play_progress', 'mashup_play_ended')
     group by b.play_id
-  ),
-  p as (
-    select a.play_id, f."timestamp" as started_at, f.id as started_event_id, f.mashup_id, a.max_pos, a.ended
-    from agg a left join first_played f on f.play_id = a.play_id
-  ),
-  -- The summaries as they were before this batch (the statement's snapshot).
-  old as (
-    select s.* from public.mashup_play_summaries s where s.play_id in (select p.play_id from p)
   ),
   folded as (
     insert into aggregation.play_folds as t (play_id, started_at, started_event_id, mashup_id, max_position_seconds, ended)
@@ -328,8 +322,11 @@ begin
     from folded f join public.mashups m on m.id = f.mashup_id
     where f.started_at is not null
   ),
+  -- The summary as it was before this batch (the statement's snapshot), beside the new one.
   changed as (
-    select n.* from new n left join old o on o.play_id = n.play_id
+    select n.*, o.play_id as old_play_id, o.mashup_id as old_mashup_id, o.started_at as old_started_at,
+           o.furthest_position_seconds as old_furthest, o.completed as old_completed
+    from new n left join public.mashup_play_summaries o on o.play_id = n.play_id
     where o.play_id is null
        or (o.mashup_id, o.started_at, o.furthest_position_seconds, o.duration_seconds, o.ended)
           is distinct from (n.mashup_id, n.started_at, n.furthest, n.duration_seconds, n.ended)
@@ -350,9 +347,9 @@ begin
     -- A changed play leaves its old (mashup, start day, position bucket) and enters the new one.
     insert into aggregation.fold_retention_deltas
       (mashup_id, date, position_bucket_seconds, plays, completed_plays, watch_time_seconds)
-    select o.mashup_id, aggregation.utc_day(o.started_at), (floor(o.furthest_position_seconds / 10) * 10)::integer,
-           -1, -(o.completed::integer), -o.furthest_position_seconds
-    from old o where o.play_id in (select c.play_id from changed c)
+    select c.old_mashup_id, aggregation.utc_day(c.old_started_at), (floor(c.old_furthest / 10) * 10)::integer,
+           -1, -(c.old_completed::integer), -c.old_furthest
+    from changed c where c.old_play_id is not null
     union all
     select c.mashup_id, aggregation.utc_day(c.started_at), (floor(c.furthest / 10) * 10)::integer,
            1, (c.furthest >= 0.95 * c.duration_seconds)::integer, c.furthest

@@ -7,12 +7,12 @@
 --                                     set-based pass over that day (cost: the day's events).
 --   aggregation.is_final(before)      for retention (issue 11): nothing before `before` is pending.
 --
--- How a day rebuild and the queue agree on what is counted: under aggregation.lock() nothing
--- consumes the queue, so it only grows while a rebuild runs. The rebuild first takes the day's
--- queue rows out (their events are now the rebuild's to count), then counts the day's raw events
--- that are not in the queue. An event that commits while the rebuild runs commits its raw row and
--- its queue row together, so every statement of the rebuild excludes it, and the next incremental
--- run folds it. Every event is counted once, by exactly one of the two.
+-- How a day rebuild and the queue agree on what is counted: one statement takes the day's queue
+-- rows out and copies the day's raw events into the batch. Both parts see the same snapshot, and a
+-- raw row and its queue row commit together, so the batch holds exactly the events whose queue rows
+-- were taken; an event committing later keeps its queue row and the next incremental run folds it.
+-- Every event is counted once, by exactly one of the two. (Under aggregation.lock() nothing else
+-- consumes the queue meanwhile.)
 
 create or replace function aggregation.mashup_day(target_date date)
 returns jsonb
@@ -40,17 +40,21 @@ begin
                               'skipped', 'no raw events');
   end if;
 
-  delete from aggregation.pending_events q
-  where q."timestamp" >= v_t0 and q."timestamp" < v_t1
-    and q.event_type in ('mashup_played', 'mashup_play_progress', 'mashup_play_ended', 'mashup_liked',
-                         'mashup_shared', 'comment_posted', 'mashup_exported');
-
+  -- One statement, so one snapshot: the day's raw events it reads are exactly those whose queue
+  -- rows it takes out (a raw row and its queue row commit together). Events committing later stay
+  -- queued for the next incremental run.
+  with taken as (
+    delete from aggregation.pending_events q
+    where q."timestamp" >= v_t0 and q."timestamp" < v_t1
+      and q.event_type in ('mashup_played', 'mashup_play_progress', 'mashup_play_ended', 'mashup_liked',
+                           'mashup_shared', 'comment_posted', 'mashup_exported')
+    returning 1
+  )
   insert into aggregation.fold_batch
   select r.* from aggregation.raw_events_for_fold r
   where r."timestamp" >= v_t0 and r."timestamp" < v_t1
     and r.event_type in ('mashup_played', 'mashup_play_progress', 'mashup_play_ended', 'mashup_liked',
-                         'mashup_shared', 'comment_posted', 'mashup_exported')
-    and not exists (select 1 from aggregation.pending_events q where q.id = r.id);
+                         'mashup_shared', 'comment_posted', 'mashup_exported');
   get diagnostics v_events = row_count;
   analyze aggregation.fold_batch;
 
@@ -142,12 +146,14 @@ begin
     return jsonb_build_object('user_days', 0, 'rows_written', 0, 'skipped', 'no raw events');
   end if;
 
-  delete from aggregation.pending_events q
-  where q."timestamp" >= v_t0 and q."timestamp" < v_t1 and q.event_type in ('mashup_created', 'user_followed');
+  with taken as (
+    delete from aggregation.pending_events q
+    where q."timestamp" >= v_t0 and q."timestamp" < v_t1 and q.event_type in ('mashup_created', 'user_followed')
+    returning 1
+  )
   insert into aggregation.fold_batch
   select r.* from aggregation.raw_events_for_fold r
-  where r."timestamp" >= v_t0 and r."timestamp" < v_t1 and r.event_type in ('mashup_created', 'user_followed')
-    and not exists (select 1 from aggregation.pending_events q where q.id = r.id);
+  where r."timestamp" >= v_t0 and r."timestamp" < v_t1 and r.event_type in ('mashup_created', 'user_followed');
 
   select coalesce(array_agg(b.creator_id), '{}'), coalesce(array_agg(target_date), '{}'),
          coalesce(array_agg(b.listener_key), '{}')
@@ -156,27 +162,25 @@ begin
   where b.event_type = 'user_followed' and b.creator_id is not null
     and exists (select 1 from auth.users u where u.id = b.creator_id);
 
-  with created as (
-    select b.user_id, count(*)::integer as n
-    from aggregation.fold_batch b
-    where b.event_type = 'mashup_created' and b.user_id is not null
-      and exists (select 1 from auth.users u where u.id = b.user_id)
-    group by 1
-  ),
-  received as (
-    select m.creator_id as user_id, sum(d.plays)::integer as n
-    from public.mashup_daily_stats d join public.mashups m on m.id = d.mashup_id
-    where d.date = target_date group by 1
-  ),
-  followed as (select f.user_id, f.followers_gained as n from aggregation.fold_follows(v_c, v_d, v_f) f),
-  computed as (
-    select k.user_id, coalesce(c.n, 0) as mashups_created, coalesce(r.n, 0) as plays_received,
-           coalesce(f.n, 0) as followers_gained
-    from (select user_id from created union select user_id from received union select user_id from followed
-          union select us.user_id from public.user_daily_stats us where us.date = target_date) k
-    left join created c on c.user_id = k.user_id
-    left join received r on r.user_id = k.user_id
-    left join followed f on f.user_id = k.user_id
+  -- (Union and group rather than joins between CTEs: CTEs carry no statistics for the planner.)
+  with computed as (
+    select x.user_id, sum(x.created)::integer as mashups_created, sum(x.received)::integer as plays_received,
+           sum(x.followed)::integer as followers_gained
+    from (
+      select b.user_id, 1 as created, 0 as received, 0 as followed
+      from aggregation.fold_batch b
+      where b.event_type = 'mashup_created' and b.user_id is not null
+        and exists (select 1 from auth.users u where u.id = b.user_id)
+      union all
+      select m.creator_id, 0, d.plays, 0
+      from public.mashup_daily_stats d join public.mashups m on m.id = d.mashup_id
+      where d.date = target_date
+      union all
+      select f.user_id, 0, 0, f.followers_gained from aggregation.fold_follows(v_c, v_d, v_f) f
+      union all
+      select us.user_id, 0, 0, 0 from public.user_daily_stats us where us.date = target_date
+    ) x
+    group by x.user_id
   ),
   up as (
     insert into public.user_daily_stats as t (user_id, date, mashups_created, plays_received, followers_gained)

@@ -12,7 +12,12 @@ select is_empty($$
                   'aggregation.recompute_mashup_days(uuid[], date[])'::regprocedure,
                   'aggregation.recompute_user_days(uuid[], date[])'::regprocedure,
                   'aggregation.recompute_lifetime(uuid[])'::regprocedure,
-                  'aggregation.run_nightly(date)'::regprocedure)
+                  'aggregation.run_nightly(date)'::regprocedure,
+                  'aggregation.run_incremental(interval, interval, interval, timestamptz, text, boolean)'::regprocedure,
+                  'aggregation.fold_counts()'::regprocedure, 'aggregation.fold_breakdowns()'::regprocedure,
+                  'aggregation.fold_listeners(date)'::regprocedure, 'aggregation.fold_plays()'::regprocedure,
+                  'aggregation.fold_users()'::regprocedure, 'aggregation.fold_new_events()'::regprocedure,
+                  'aggregation.fold_follows(uuid[], date[], text[])'::regprocedure)
     and not ('plan_cache_mode=force_custom_plan' = any (coalesce(p.proconfig, '{}')))
 $$, 'aggregation functions always plan for their actual arguments');
 
