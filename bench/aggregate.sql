@@ -74,3 +74,63 @@ begin
   get diagnostics n = row_count;
   return n;
 end $$;
+
+-- The hot-key series ---------------------------------------------------------------------------
+-- A mashup of creator 0 that only the series plays, so its events per day are known exactly.
+create or replace function bench.hot_mashup()
+returns uuid language sql as $$ select md5('bench-hot-mashup')::uuid $$;
+
+create or replace function bench.setup_hot()
+returns void language plpgsql as $$
+begin
+  insert into public.mashups (id, creator_id, title, duration_seconds, created_at)
+  values (bench.hot_mashup(), md5('bench-creator-0')::uuid, 'Bench hot mashup', 180, now() - interval '1 day')
+  on conflict (id) do nothing;
+end $$;
+
+-- p_n mashup_played events (each a new play) in [p_from, now()), received now(): event i goes to
+-- p_mashups[1 + i % n]; listeners drawn from 55% signed-in fans and 45% anonymous ids.
+create or replace function bench.played_events(p_mashups uuid[], p_n int, p_from timestamptz, p_fans int)
+returns bigint language plpgsql as $$
+declare n bigint;
+begin
+  insert into public.analytics_events (user_id, event_type, properties, "timestamp", session_id, anonymous_id,
+                                       received_at, country, device)
+  select case when r < 0.55 then md5('bench-fan-' || floor(random() * p_fans)::int)::uuid end, 'mashup_played',
+         jsonb_build_object('mashup_id', p_mashups[1 + i % cardinality(p_mashups)], 'play_id', gen_random_uuid(),
+                            'source', (array['direct', 'twitter', 'instagram', 'tiktok', 'youtube'])[1 + floor(random() * 5)::int]),
+         p_from + random() * (now() - p_from), 'sess-hot-' || floor(random() * 1e9)::bigint,
+         case when r >= 0.55 then 'anon-hot-' || floor(random() * p_fans * 30)::int end, now(),
+         (array['US', 'GB', 'DE', 'BR', 'IN', 'FR'])[1 + floor(random() * 6)::int],
+         (array['mobile', 'desktop', 'tablet'])[1 + floor(random() * 3)::int]
+  from (select i, random() as r from generate_series(1, p_n) as i) g;
+  get diagnostics n = row_count;
+  return n;
+end $$;
+
+-- The hot mashup's events today (from its buckets: the series folds after each insert).
+create or replace function bench.hot_events_today()
+returns bigint language sql as $$
+  select coalesce(sum(plays), 0) from public.mashup_quarter_hour_stats
+  where mashup_id = bench.hot_mashup() and bucket_start >= (current_date::timestamp at time zone 'UTC')
+$$;
+
+-- 1,000 quiet mashups: the last of the power law.
+create or replace function bench.quiet_mashups(p_mashups int)
+returns uuid[] language sql as $$
+  select array_agg(md5('bench-mashup-' || (p_mashups - k))::uuid) from generate_series(0, 999) as k
+$$;
+
+-- Empty every rollup and the fold state (a backfill from scratch).
+create or replace function bench.reset_rollups()
+returns void language plpgsql as $$
+begin
+  truncate public.mashup_daily_stats, public.user_daily_stats, public.mashup_quarter_hour_stats,
+    public.mashup_quarter_hour_breakdowns, public.mashup_play_summaries, public.mashup_daily_retention,
+    public.mashup_listeners, public.mashup_lifetime_stats, public.creator_quarter_hour_stats,
+    public.creator_daily_breakdowns, aggregation.mashup_daily_listeners, aggregation.play_folds,
+    aggregation.creator_daily_followers, aggregation.pending_events, aggregation.backfills;
+end $$;
+
+-- The raw table's shape for the COPY baseline (generated columns and indexes included).
+create table if not exists bench.copy_target (like public.analytics_events including all);

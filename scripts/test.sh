@@ -59,6 +59,11 @@ else
   cat test-results/migrations.txt; fail 1 "supabase migration up was not a no-op"
 fi
 
+echo "== upgrade of a database with data (tests/upgrade/run.sh) =="
+if bash tests/upgrade/run.sh >test-results/upgrade.txt 2>&1; then pass 1; tail -n 1 test-results/upgrade.txt; else
+  cat test-results/upgrade.txt | head -40; fail 1 "upgrade of a database with data"
+fi
+
 echo "== generated database types =="
 if bash scripts/gen-types.sh --check 2>test-results/types.txt; then pass 1; else
   cat test-results/types.txt; fail 1 "types/database.ts is stale"

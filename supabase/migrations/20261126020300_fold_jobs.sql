@@ -2,9 +2,10 @@
 --
 --   aggregation.run_incremental(...)  every 5 minutes: takes the queue (what arrived) and folds it.
 --                                     Cost: the events taken, nothing else.
---   aggregation.mashup_day(d)         behind the plan's aggregate_mashup_stats(d), the nightly job and
---   aggregation.user_day(d)           backfill: make UTC day d exact from its raw events, one
---                                     set-based pass over that day (cost: the day's events).
+--   aggregation.mashup_day(d)         backfill, the upgrade and repairs: make UTC day d exact from
+--   aggregation.user_day(d)           its raw events, one set-based pass over that day (cost: the
+--                                     day's events). (The plan's day functions and the nightly job
+--                                     fold the day's queued events: 20261126020450.)
 --   aggregation.is_final(before)      for retention (issue 11): nothing before `before` is pending.
 --
 -- How a day rebuild and the queue agree on what is counted: one statement takes the day's queue

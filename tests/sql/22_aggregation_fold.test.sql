@@ -7,7 +7,7 @@ begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
 set local timezone = 'Asia/Kolkata';
-select plan(29);
+select plan(30);
 
 select tests.create_supabase_user(x) from unnest(array['hot_creator', 'quiet_creator', 'follower_1']) as x;
 insert into public.mashups (id, creator_id, title, duration_seconds) values
@@ -295,7 +295,9 @@ select bag_eq($$
   union all select 'ud', to_jsonb(u) from public.user_daily_stats u where u.user_id in (select creator_id from public.mashups where title like 'Fold %')
 $$, 'select t, r from fold_snapshot', 'a duplicate id sent in a later run changes no rollup row');
 
--- Reading every event twice: the plan's day functions over the folded days change nothing ---------
+-- Reading every event twice: recounting the folded days from raw events changes nothing ----------
+select aggregation.mashup_day(d::date), aggregation.user_day(d::date)
+from generate_series('2026-04-30'::date, '2026-05-02'::date, '1 day') as d;
 select public.aggregate_mashup_stats(d::date), public.aggregate_user_stats(d::date)
 from generate_series('2026-04-30'::date, '2026-05-02'::date, '1 day') as d;
 select bag_eq($$
@@ -305,19 +307,22 @@ select bag_eq($$
   union all select 'lt', to_jsonb(l) from public.mashup_lifetime_stats l where l.mashup_id in (select id from public.mashups where title like 'Fold %')
   union all select 'rt', to_jsonb(r) from public.mashup_daily_retention r where r.mashup_id in (select id from public.mashups where title like 'Fold %')
   union all select 'ud', to_jsonb(u) from public.user_daily_stats u where u.user_id in (select creator_id from public.mashups where title like 'Fold %')
-$$, 'select t, r from fold_snapshot', 're-reading the folded days with the plan''s day functions changes no row (ids too)');
+$$, 'select t, r from fold_snapshot', 're-reading the folded days (day recounts, the plan''s day functions) changes no row (ids too)');
 
--- A day rebuild while events of that day are still queued: each event is counted once ---------------
+-- A day recount (backfill) while events of that day are still queued: each event is counted once ----
 select tests.fold_plays('eeeeeeee-0000-4000-8000-000000000001', 500, '2026-05-01 12:05+00', '5 minutes', 13000,
                         '2026-05-03 10:00+00', 'queued');
 select tests.fold_plays('eeeeeeee-0000-4000-8000-000000000003', 20, '2026-05-02 10:00+00', '1 hour', 20,
                         '2026-05-03 10:00+00', 'queued-other-day');
-select public.aggregate_mashup_stats('2026-05-01');
+select aggregation.mashup_day('2026-05-01');
 select results_eq($$ select count(*)::int from aggregation.pending_events
                     where mashup_id in (select id from public.mashups where title like 'Fold %') $$,
   $$ select count(*)::int from public.analytics_events where mashup_id = 'eeeeeeee-0000-4000-8000-000000000003'
             and received_at = '2026-05-03 10:00+00' $$,
-  'the rebuild of 2026-05-01 took that day''s queued events and left the other day''s queued');
+  'the recount of 2026-05-01 took that day''s queued events and left the other day''s queued');
+select public.aggregate_mashup_stats('2026-05-02');
+select is_empty($$ select 1 from aggregation.pending_events where mashup_id in (select id from public.mashups where title like 'Fold %') $$,
+  'the plan''s aggregate_mashup_stats(2026-05-02) folds that day''s queued events');
 select aggregation.run_incremental(p_lag => '0', p_max_window => '100 days', p_job => 'pgtap-fold', p_wait => true);
 select is_empty('select * from tests.fold_mismatches() where mismatched <> 0',
   'after the rebuild and the next run, every rollup row equals the raw recount (nothing counted twice)');
@@ -378,11 +383,11 @@ select results_eq($$ select (select count(*) from public.creator_quarter_hour_st
   $$ values (0::bigint) $$, 'anon reads no creator rollup');
 select tests.clear_authentication();
 
--- Retention dropped a day's raw events (issue 11): a rebuild of that day keeps its rollups ---------
+-- Retention dropped a day's raw events (issue 11): a recount of that day keeps its rollups ---------
 create temporary table fold_before_drop as
 select plays, unique_plays from public.mashup_lifetime_stats where mashup_id = 'eeeeeeee-0000-4000-8000-000000000003';
 delete from public.analytics_events where "timestamp" >= '2026-04-30 00:00+00' and "timestamp" < '2026-05-01 00:00+00';
-select public.aggregate_mashup_stats('2026-04-30');
+select aggregation.mashup_day('2026-04-30');
 select results_eq($$ select plays, unique_plays from public.mashup_lifetime_stats where mashup_id = 'eeeeeeee-0000-4000-8000-000000000003' $$,
   'select * from fold_before_drop', 'a day without raw events left is not zeroed: lifetime numbers stay');
 select ok(exists (select 1 from public.mashup_daily_stats where mashup_id = 'eeeeeeee-0000-4000-8000-000000000003' and date = '2026-04-30'),
