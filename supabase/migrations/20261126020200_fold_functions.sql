@@ -30,6 +30,9 @@ as $$
 declare
   v_rows bigint := 0;
   v_n bigint;
+  v_ids uuid[];
+  v_times timestamptz[];
+  v_days date[];
 begin
   with d as (
     select c.mashup_id, c.bucket_start, sum(c.plays)::integer as plays, sum(c.likes)::integer as likes,
@@ -43,14 +46,18 @@ begin
     on conflict (mashup_id, bucket_start) do update set
       plays = t.plays + excluded.plays, likes = t.likes + excluded.likes, shares = t.shares + excluded.shares,
       comments = t.comments + excluded.comments, downloads = t.downloads + excluded.downloads
-    returning 1
+    returning t.mashup_id, t.bucket_start,
+              (t.plays = 0 and t.likes = 0 and t.shares = 0 and t.comments = 0 and t.downloads = 0) as zero
   )
-  select count(*) into v_n from up;
+  select count(*), array_agg(up.mashup_id) filter (where up.zero), array_agg(up.bucket_start) filter (where up.zero)
+  into v_n, v_ids, v_times from up;
   v_rows := v_rows + v_n;
-  delete from public.mashup_quarter_hour_stats t
-  using aggregation.fold_count_deltas c
-  where t.mashup_id = c.mashup_id and t.bucket_start = c.bucket_start
-    and t.plays = 0 and t.likes = 0 and t.shares = 0 and t.comments = 0 and t.downloads = 0;
+  -- Rows exist only for keys with something to count (a day recount can take counts away).
+  if v_ids is not null then
+    delete from public.mashup_quarter_hour_stats t using unnest(v_ids, v_times) as k (id, at)
+    where t.mashup_id = k.id and t.bucket_start = k.at
+      and t.plays = 0 and t.likes = 0 and t.shares = 0 and t.comments = 0 and t.downloads = 0;
+  end if;
 
   -- UTC days: the sum of their buckets' changes.
   with d as (
@@ -66,14 +73,17 @@ begin
       plays = coalesce(t.plays, 0) + excluded.plays, likes = coalesce(t.likes, 0) + excluded.likes,
       shares = coalesce(t.shares, 0) + excluded.shares, comments = coalesce(t.comments, 0) + excluded.comments,
       downloads = coalesce(t.downloads, 0) + excluded.downloads
-    returning 1
+    returning t.mashup_id, t.date,
+              (t.plays = 0 and t.likes = 0 and t.shares = 0 and t.comments = 0 and t.downloads = 0) as zero
   )
-  select count(*) into v_n from up;
+  select count(*), array_agg(up.mashup_id) filter (where up.zero), array_agg(up.date) filter (where up.zero)
+  into v_n, v_ids, v_days from up;
   v_rows := v_rows + v_n;
-  delete from public.mashup_daily_stats t
-  using (select distinct c.mashup_id, aggregation.utc_day(c.bucket_start) as date from aggregation.fold_count_deltas c) k
-  where t.mashup_id = k.mashup_id and t.date = k.date
-    and t.plays = 0 and t.likes = 0 and t.shares = 0 and t.comments = 0 and t.downloads = 0;
+  if v_ids is not null then
+    delete from public.mashup_daily_stats t using unnest(v_ids, v_days) as k (id, day)
+    where t.mashup_id = k.id and t.date = k.day
+      and t.plays = 0 and t.likes = 0 and t.shares = 0 and t.comments = 0 and t.downloads = 0;
+  end if;
 
   with d as (
     select c.mashup_id, sum(c.plays) as plays, sum(c.likes) as likes, sum(c.shares) as shares,
@@ -104,17 +114,17 @@ begin
     select d.creator_id, d.bucket_start, d.plays, d.likes, d.shares from d
     on conflict (creator_id, bucket_start) do update set
       plays = t.plays + excluded.plays, likes = t.likes + excluded.likes, shares = t.shares + excluded.shares
-    returning 1
+    returning t.creator_id, t.bucket_start, (t.plays = 0 and t.likes = 0 and t.shares = 0) as zero
   )
-  select count(*) into v_n from up;
+  select count(*), array_agg(up.creator_id) filter (where up.zero), array_agg(up.bucket_start) filter (where up.zero)
+  into v_n, v_ids, v_times from up;
   v_rows := v_rows + v_n;
   -- (Deletes are separate statements: a row changed by one statement cannot be deleted by another
   -- part of the same statement.)
-  delete from public.creator_quarter_hour_stats t
-  using (select distinct m.creator_id, c.bucket_start
-         from aggregation.fold_count_deltas c join public.mashups m on m.id = c.mashup_id) k
-  where t.creator_id = k.creator_id and t.bucket_start = k.bucket_start
-    and t.plays = 0 and t.likes = 0 and t.shares = 0;
+  if v_ids is not null then
+    delete from public.creator_quarter_hour_stats t using unnest(v_ids, v_times) as k (id, at)
+    where t.creator_id = k.id and t.bucket_start = k.at and t.plays = 0 and t.likes = 0 and t.shares = 0;
+  end if;
 
   -- plays_received = the plays of the creator's mashups that UTC day.
   with d as (
@@ -126,15 +136,16 @@ begin
     insert into public.user_daily_stats as t (user_id, date, mashups_created, plays_received, followers_gained)
     select d.creator_id, d.date, 0, d.plays, 0 from d
     on conflict (user_id, date) do update set plays_received = coalesce(t.plays_received, 0) + excluded.plays_received
-    returning 1
+    returning t.user_id, t.date, (coalesce(t.mashups_created, 0) = 0 and coalesce(t.plays_received, 0) = 0
+                                  and coalesce(t.followers_gained, 0) = 0) as zero
   )
-  select count(*) into v_n from up;
-  delete from public.user_daily_stats t
-  using (select distinct m.creator_id, aggregation.utc_day(c.bucket_start) as date
-         from aggregation.fold_count_deltas c join public.mashups m on m.id = c.mashup_id) k
-  where t.user_id = k.creator_id and t.date = k.date
-    and coalesce(t.mashups_created, 0) = 0 and coalesce(t.plays_received, 0) = 0
-    and coalesce(t.followers_gained, 0) = 0;
+  select count(*), array_agg(up.user_id) filter (where up.zero), array_agg(up.date) filter (where up.zero)
+  into v_n, v_ids, v_days from up;
+  if v_ids is not null then
+    delete from public.user_daily_stats t using unnest(v_ids, v_days) as k (id, day)
+    where t.user_id = k.id and t.date = k.day and coalesce(t.mashups_created, 0) = 0
+      and coalesce(t.plays_received, 0) = 0 and coalesce(t.followers_gained, 0) = 0;
+  end if;
   return v_rows + v_n;
 end;
 $$;
@@ -151,6 +162,9 @@ as $$
 declare
   v_rows bigint := 0;
   v_n bigint;
+  v_ids uuid[];
+  v_times timestamptz[];
+  v_days date[];
 begin
   with d as (
     select b.mashup_id, b.bucket_start, b.source, b.country, b.device, sum(b.plays)::integer as plays
@@ -160,14 +174,15 @@ begin
     insert into public.mashup_quarter_hour_breakdowns as t (mashup_id, bucket_start, source, country, device, plays)
     select d.mashup_id, d.bucket_start, d.source, d.country, d.device, d.plays from d
     on conflict (mashup_id, bucket_start, source, country, device) do update set plays = t.plays + excluded.plays
-    returning 1
+    returning t.mashup_id, t.bucket_start, t.plays = 0 as zero
   )
-  select count(*) into v_n from up;
+  select count(*), array_agg(up.mashup_id) filter (where up.zero), array_agg(up.bucket_start) filter (where up.zero)
+  into v_n, v_ids, v_times from up;
   v_rows := v_rows + v_n;
-  delete from public.mashup_quarter_hour_breakdowns t
-  using aggregation.fold_breakdown_deltas b
-  where t.mashup_id = b.mashup_id and t.bucket_start = b.bucket_start and t.source = b.source
-    and t.country = b.country and t.device = b.device and t.plays = 0;
+  if v_ids is not null then
+    delete from public.mashup_quarter_hour_breakdowns t using unnest(v_ids, v_times) as k (id, at)
+    where t.mashup_id = k.id and t.bucket_start = k.at and t.plays = 0;
+  end if;
 
   with d as (
     select m.creator_id, aggregation.utc_day(b.bucket_start) as date, b.source, b.country, b.device,
@@ -179,14 +194,14 @@ begin
     insert into public.creator_daily_breakdowns as t (creator_id, date, source, country, device, plays)
     select d.creator_id, d.date, d.source, d.country, d.device, d.plays from d
     on conflict (creator_id, date, source, country, device) do update set plays = t.plays + excluded.plays
-    returning 1
+    returning t.creator_id, t.date, t.plays = 0 as zero
   )
-  select count(*) into v_n from up;
-  delete from public.creator_daily_breakdowns t
-  using (select distinct m.creator_id, aggregation.utc_day(b.bucket_start) as date, b.source, b.country, b.device
-         from aggregation.fold_breakdown_deltas b join public.mashups m on m.id = b.mashup_id) k
-  where t.creator_id = k.creator_id and t.date = k.date and t.source = k.source
-    and t.country = k.country and t.device = k.device and t.plays = 0;
+  select count(*), array_agg(up.creator_id) filter (where up.zero), array_agg(up.date) filter (where up.zero)
+  into v_n, v_ids, v_days from up;
+  if v_ids is not null then
+    delete from public.creator_daily_breakdowns t using unnest(v_ids, v_days) as k (id, day)
+    where t.creator_id = k.id and t.date = k.day and t.plays = 0;
+  end if;
   return v_rows + v_n;
 end;
 $$;
@@ -282,6 +297,9 @@ as $$
 declare
   v_rows bigint := 0;
   v_n bigint;
+  v_ids uuid[];
+  v_times timestamptz[];
+  v_days date[];
 begin
   -- (One pass per statement and joins only against indexed tables: joins between CTEs have no
   -- statistics, and a nested loop over two 25k-row CTEs is quadratic.)
@@ -372,14 +390,15 @@ begin
     on conflict (mashup_id, date, position_bucket_seconds) do update set
       plays = t.plays + excluded.plays, completed_plays = t.completed_plays + excluded.completed_plays,
       watch_time_seconds = t.watch_time_seconds + excluded.watch_time_seconds
-    returning 1
+    returning t.mashup_id, t.date, t.plays = 0 as zero
   )
-  select count(*) into v_n from up;
+  select count(*), array_agg(up.mashup_id) filter (where up.zero), array_agg(up.date) filter (where up.zero)
+  into v_n, v_ids, v_days from up;
   v_rows := v_rows + v_n;
-  delete from public.mashup_daily_retention t
-  using aggregation.fold_retention_deltas r
-  where t.mashup_id = r.mashup_id and t.date = r.date and t.position_bucket_seconds = r.position_bucket_seconds
-    and t.plays = 0;
+  if v_ids is not null then
+    delete from public.mashup_daily_retention t using unnest(v_ids, v_days) as k (id, day)
+    where t.mashup_id = k.id and t.date = k.day and t.plays = 0;
+  end if;
 
   with d as (
     select r.mashup_id, sum(r.plays) as plays, sum(r.completed_plays) as completed_plays,
@@ -516,9 +535,8 @@ declare
   v_events bigint;
 begin
   select count(*) into v_events from aggregation.fold_batch;
-  if v_events > 10000 then
-    analyze aggregation.fold_batch;
-  end if;
+  -- Fresh statistics for the batch (a small sample: see fold_batch's column statistics).
+  analyze aggregation.fold_batch;
   insert into aggregation.fold_count_deltas (mashup_id, bucket_start, plays, likes, shares, comments, downloads)
   select b.mashup_id, date_bin('15 minutes'::interval, b."timestamp", '2000-01-01 00:00:00+00'::timestamptz),
          count(*) filter (where b.event_type = 'mashup_played'), count(*) filter (where b.event_type = 'mashup_liked'),
@@ -554,7 +572,7 @@ $$;
 comment on function aggregation.fold_new_events() is
   'Folds aggregation.fold_batch (events not counted before) into every rollup; returns run-log counts.';
 
--- Empties the per-run scratch tables (the caller holds aggregation.lock()).
+-- Empties the per-run scratch tables at the start of a run (the caller holds aggregation.lock()).
 create function aggregation.fold_reset()
 returns void
 language plpgsql

@@ -115,7 +115,6 @@ begin
     'mashups', (select count(distinct b.mashup_id) from aggregation.fold_batch b),
     'rows_written', v_rows)
   into v_result;
-  perform aggregation.fold_reset();
   return v_result;
 end;
 $$;
@@ -204,7 +203,6 @@ begin
   )
   select (select count(*) from computed), (select count(*) from up) + (select count(*) from del)
   into v_users, v_rows;
-  perform aggregation.fold_reset();
   return jsonb_build_object('user_days', v_users, 'rows_written', v_rows);
 end;
 $$;
@@ -260,7 +258,6 @@ begin
     )
     insert into aggregation.fold_batch select * from taken;
     v_stats := aggregation.fold_new_events();
-    perform aggregation.fold_reset();
 
     insert into aggregation.watermarks as w (job, received_through, updated_at)
     values (p_job, greatest(v_to, v_wm), now())
@@ -319,3 +316,24 @@ alter function aggregation.mashup_day(date) set plan_cache_mode = force_custom_p
 alter function aggregation.user_day(date) set plan_cache_mode = force_custom_plan;
 alter function aggregation.run_incremental(interval, interval, interval, timestamptz, text, boolean)
   set plan_cache_mode = force_custom_plan;
+
+-- The fold joins a batch with large rollup tables by their keys: index lookups per batch key are
+-- what keeps a run's cost at what arrived. Hash and merge joins would scan a whole rollup table
+-- whenever the planner over-estimates a batch, so they are off inside the fold functions.
+alter function aggregation.fold_counts() set enable_hashjoin = off;
+alter function aggregation.fold_counts() set enable_mergejoin = off;
+alter function aggregation.fold_breakdowns() set enable_hashjoin = off;
+alter function aggregation.fold_breakdowns() set enable_mergejoin = off;
+alter function aggregation.fold_listeners(date) set enable_hashjoin = off;
+alter function aggregation.fold_listeners(date) set enable_mergejoin = off;
+alter function aggregation.fold_plays() set enable_hashjoin = off;
+alter function aggregation.fold_plays() set enable_mergejoin = off;
+alter function aggregation.fold_users() set enable_hashjoin = off;
+alter function aggregation.fold_users() set enable_mergejoin = off;
+alter function aggregation.fold_follows(uuid[], date[], text[]) set enable_hashjoin = off;
+alter function aggregation.fold_follows(uuid[], date[], text[]) set enable_mergejoin = off;
+
+-- The queue is emptied every 5 minutes: vacuum it by churn, not by the default 20 % of its size.
+alter table aggregation.pending_events set (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,
+                                            autovacuum_vacuum_insert_scale_factor = 0,
+                                            autovacuum_vacuum_insert_threshold = 5000);

@@ -29,7 +29,6 @@ begin
   )
   insert into aggregation.fold_batch select * from taken;
   v_result := aggregation.fold_new_events();
-  perform aggregation.fold_reset();
   return v_result;
 end;
 $$;
