@@ -32,6 +32,14 @@ PG_PORT=$(sed -E 's#.*:([0-9]+)/.*#\1#' <<<"$SUPABASE_DB_URL")
 DENO="$ROOT/node_modules/.bin/deno"
 export NO_COLOR=1
 
+# Test data of earlier runs goes first (an interrupted run leaves some), and this run's at the end.
+cleanup_test_data() { psql -X -q "$SUPABASE_DB_URL" -f tests/_support/cleanup.sql >>test-results/cleanup.txt 2>&1; }
+: >test-results/cleanup.txt
+cleanup_test_data || { cat test-results/cleanup.txt; echo "removing earlier test data failed"; }
+# Tests may check that nothing of an earlier run was left (tests/integration/test_hygiene.test.ts).
+TEST_RUN_STARTED_AT=$(psql -X -Atc "select now()" "$SUPABASE_DB_URL")
+export TEST_RUN_STARTED_AT
+
 echo "== pgTAP =="
 PGPASSWORD=postgres pg_prove -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres --ext .sql -v \
   tests/sql/ >test-results/pgtap.tap 2>&1
@@ -92,6 +100,8 @@ else
     fail "$df" "deno test: $(grep '^FAILED: ' test-results/deno-summary.txt | sed 's/^FAILED: //' | paste -sd';' -)"
   fi
 fi
+
+if ! cleanup_test_data; then cat test-results/cleanup.txt; fail 1 "removing this run's test data"; fi
 
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done

@@ -10,7 +10,6 @@ import {
   followersOf,
   rawCountsOf,
   redis,
-  redisCli,
   service,
   type TestEvent,
   type Totals,
@@ -160,7 +159,25 @@ Deno.test("a sync that dies after reading Redis and before committing, run again
   assertEquals(await rawCountsOf([m]), await totalsOf([m]));
 });
 
-Deno.test("Redis flushed: counters rebuilt from Postgres, realtime windows from recent raw events", async () => {
+/**
+ * What Redis losing its data looks like to one creator, without flushing the stack's shared Redis:
+ * every key of the creator and its mashups goes, with `rt:epoch` (whose absence is how a sync
+ * learns of a loss). The recovery that follows rebuilds everything from Postgres; for the keys
+ * left in place that rebuild changes nothing, so the rest of the stack is as it was.
+ */
+async function loseRedisDataOf(ids: string[]) {
+  for (const id of ids) {
+    let cursor: string | number = 0;
+    do {
+      const [next, found]: [string | number, string[]] = await redis.scan(cursor, { match: `*${id}*`, count: 1000 });
+      if (found.length > 0) await redis.del(...found);
+      cursor = next;
+    } while (String(cursor) !== "0");
+  }
+  await redis.del(EPOCH);
+}
+
+Deno.test("Redis data lost: counters rebuilt from Postgres, realtime windows from recent raw events", async () => {
   const c = await creatorWithMashups("rt-flush", 2);
   const [m1, m2] = c.mashups;
   const now = Date.now();
@@ -205,8 +222,11 @@ Deno.test("Redis flushed: counters rebuilt from Postgres, realtime windows from 
   const before = await readRealtime({ creatorId: c.id }, { redis });
   assertEquals((await totalsOf([m1]))[m1].plays, 4, "4 plays synced, 3 only in Redis");
 
-  assertEquals(await redisCli("FLUSHDB"), "OK");
+  const untouched = `test:untouched:${crypto.randomUUID()}`;
+  await redis.set(untouched, "kept", { ex: 600 });
+  await loseRedisDataOf([c.id, ...c.mashups]);
   assertEquals(await redis.exists(EPOCH), 0);
+  assertEquals(await redis.exists(`mashup:${m1}:plays`), 0, "the creator's counters are gone");
 
   const r = await invokeSync(SERVICE_KEY);
   assertEquals(r.status, 200, JSON.stringify(r.body));
@@ -233,6 +253,8 @@ Deno.test("Redis flushed: counters rebuilt from Postgres, realtime windows from 
 
   const again = await invokeSync(SERVICE_KEY);
   assertEquals(again.body.recovery.recovered, false, "recovery runs once per loss");
+  assertEquals(await redis.get(untouched), "kept", "the rest of Redis was left alone");
+  await redis.del(untouched);
 });
 
 Deno.test("reconciliation repairs drift it is sure of, records it, and leaves in-flight events alone", async () => {
