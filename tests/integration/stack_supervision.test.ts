@@ -77,7 +77,7 @@ const HEALTH: Record<string, () => Promise<boolean>> = {
   "realtime-scheduler": () => Promise.resolve(true),
 };
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -87,7 +87,7 @@ async function freePort(): Promise<number> {
 /** Stand-ins for another checkout's stack: the same programs, run from another directory. */
 async function strangers() {
   const dir = await Deno.makeTempDir({ prefix: "other-checkout-" });
-  const redisPort = await freePort();
+  const redisPort = freePort();
   const redis = new Deno.Command("redis-server", {
     args: ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
     cwd: dir,
