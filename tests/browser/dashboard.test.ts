@@ -422,4 +422,5 @@ Deno.test({
   },
 });
 
-Deno.test({ name: "page: close the browser", ...opts, fn: closeBrowser });
+// Closing the browser is housekeeping, not a test: it runs after this file's tests and counts nowhere.
+Deno.test.afterAll(closeBrowser);
