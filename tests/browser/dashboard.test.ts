@@ -121,6 +121,36 @@ Deno.test({
 });
 
 Deno.test({
+  name: "page: a 401 from the API signs the page out with a reason",
+  ...opts,
+  async fn() {
+    const w = await openPage({ allowHttpErrors: /\/functions\/v1\/analytics\// });
+    try {
+      await w.page.route("**/functions/v1/analytics/dashboard?**", (route) =>
+        route.fulfill({ status: 401, contentType: "application/json", body: JSON.stringify({ error: "JWT expired" }) }));
+      await w.page.goto(`${API_URL}/`);
+      await w.page.getByTestId("email").fill(DEMO.email);
+      await w.page.getByTestId("password").fill(DEMO.password);
+      await w.page.getByTestId("sign-in").click();
+      await w.page.waitForSelector("[data-testid=signin-form]");
+      await w.page.waitForSelector("[data-testid=signin-error]:not([hidden])");
+      assertEquals(
+        await w.page.getByTestId("signin-error").textContent(),
+        "Your session is no longer valid: please sign in again.",
+      );
+      // Signed out for real: a reload shows the form again, not the dashboard.
+      await w.page.unroute("**/functions/v1/analytics/dashboard?**");
+      await w.page.reload();
+      await w.page.waitForSelector("[data-testid=signin-form]");
+      assertEquals(await w.page.locator("[data-testid=panel-summary]").count(), 0);
+      assertClean(w);
+    } finally {
+      await w.close();
+    }
+  },
+});
+
+Deno.test({
   name: "page: an API failure shows an error with Retry (never a blank panel); a bad period is refused on the page",
   ...opts,
   async fn() {
