@@ -22,6 +22,9 @@ delete from public.analytics_events
     or (:'pattern' = '%@test.local' and mashup_id is not null and anonymous_id = 'anon-test'
         and session_id = 'sess-test' and not exists (select from public.mashups m where m.id = mashup_id));
 delete from auth.users where id in (select id from cleanup_users);
+-- The aggregation tests' own job names (never the stack's `incremental` job).
+delete from aggregation.watermarks where :'pattern' = '%@test.local' and job like 'test-%';
+delete from aggregation.runs where :'pattern' = '%@test.local' and job like 'test-%';
 select count(*) as removed_users from cleanup_users \gset
 commit;
 \echo removed :removed_users test users and their data

@@ -57,7 +57,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const db = userClient(creatorA.token);
-    for (const tz of ["UTC", "Asia/Tokyo", "Asia/Kolkata"]) {
+    for (const tz of ["UTC", "Asia/Tokyo", "Asia/Kolkata", "Asia/Kathmandu"]) { // +09:00, +05:30, +05:45
       const { data, error } = await db.rpc("get_creator_dashboard", {
         p_start: "2026-03-01", p_end: "2026-03-15", p_tz: tz, p_limit: 1,
       });
