@@ -20,7 +20,7 @@ delete from public.analytics_events
     or user_id in (select id from cleanup_users)
     or (event_type = 'user_followed' and properties ->> 'creator_id' in (select id::text from cleanup_users))
     or (:'pattern' = '%@test.local' and mashup_id is not null and anonymous_id = 'anon-test'
-        and session_id = 'sess-test' and not exists (select from public.mashups m where m.id = mashup_id));
+        and not exists (select from public.mashups m where m.id = mashup_id));
 delete from auth.users where id in (select id from cleanup_users);
 -- The aggregation tests' own job names (never the stack's `incremental` job).
 delete from aggregation.watermarks where :'pattern' = '%@test.local' and job like 'test-%';

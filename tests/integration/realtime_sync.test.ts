@@ -20,6 +20,7 @@ import {
   applyBatchToDatabase,
   BATCHES,
   EPOCH,
+  LOCK,
   moveDirtyToPending,
   pendingKey,
   reconcileRealtime,
@@ -325,6 +326,31 @@ Deno.test("reconciliation repairs drift it is sure of, records it, and leaves in
   const [{ n }] = await sql<{ n: string }[]>`select count(*) as n from public.realtime_drift
     where run_id = ${later.run_id} and subject_id = any(${c.mashups}::uuid[])`;
   assertEquals(Number(n), 0, "nothing left to repair");
+});
+
+Deno.test("sync:lock held (a reconciliation running): no counter is moved until it is released", async () => {
+  const c = await creatorWithMashups("rt-lock", 1);
+  const [m] = c.mashups;
+  const old = Date.now() - 10 * 60_000;
+  await track([{ type: "mashup_played", mashupId: m, listener: "k1", at: old, receivedAt: old }]);
+  const token = `test-${crypto.randomUUID()}`;
+  let held = false;
+  for (let i = 0; i < 100 && !held; i++) {
+    held = (await redis.set(LOCK, token, { nx: true, px: 30_000 })) === "OK"; // a real reconciliation may hold it
+    if (!held) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert(held, "took sync:lock");
+  try {
+    const report = await syncRealtime(redis, service);
+    assertEquals(report.locked, true);
+    assertEquals((await totalsOf([m]))[m].plays, 0, "nothing moved while the lock is held");
+    assertEquals(Number(await redis.get(`mashup:${m}:plays`)), 1, "the increment waits in Redis");
+  } finally {
+    if ((await redis.get(LOCK)) === token) await redis.del(LOCK);
+  }
+  const after = await syncRealtime(redis, service);
+  assertEquals(after.locked, false);
+  assertEquals((await totalsOf([m]))[m].plays, 1, "moved once the lock is gone");
 });
 
 Deno.test("realtime-sync runs for the service role only", async () => {

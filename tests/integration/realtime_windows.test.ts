@@ -111,3 +111,26 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
     lastHour: { plays: 0, likes: 0 },
   });
 });
+
+Deno.test("the live windows' trims and TTLs (docs/realtime.md): 5 min / 10 min, 60 s / 2 min, buckets 2 h", async () => {
+  const c = await creatorWithMashups("rt-win-ttl", 1);
+  const [m] = c.mashups;
+  const scope = { creatorId: c.id };
+  const t0 = T + 7 * 24 * HOUR; // a week after the other test's clock: nothing else here
+  await track([{ type: "mashup_played", mashupId: m, listener: `${RUN}-X`, at: t0 }], t0);
+
+  const pttl = async (k: string) => Number(await redis.pttl(k));
+  const within = (ms: number, max: number) => ms > max - 15_000 && ms <= max;
+  assert(within(await pttl(keys.active(scope)), 10 * M), "presence set: TTL 10 min");
+  assert(within(await pttl(keys.playingIndex(scope)), 2 * M), "playing index: TTL 2 min");
+  assert(within(await pttl(keys.playing(m)), 2 * M), "a mashup's listeners: TTL 2 min");
+  assert(within(await pttl(keys.minute(scope, Math.floor(t0 / M))), 2 * HOUR), "minute bucket: TTL 2 h");
+
+  // 61 s later a new listener: X's play is trimmed from the mashup's playing set, not from presence.
+  await track([{ type: "mashup_played", mashupId: m, listener: `${RUN}-Y`, at: t0 + 61 * S }], t0 + 61 * S);
+  assertEquals(await redis.zrange(keys.playing(m), 0, -1), [`a:${RUN}-Y`]);
+  assertEquals((await redis.zrange<string[]>(keys.active(scope), 0, -1)).sort(), [`a:${RUN}-X`, `a:${RUN}-Y`]);
+  // 5 min after X: X is trimmed from presence on the next write.
+  await track([{ type: "mashup_liked", mashupId: m, listener: `${RUN}-Z`, at: t0 + 5 * M }], t0 + 5 * M);
+  assertEquals((await redis.zrange<string[]>(keys.active(scope), 0, -1)).sort(), [`a:${RUN}-Y`, `a:${RUN}-Z`]);
+});
