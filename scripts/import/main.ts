@@ -79,7 +79,8 @@ async function main() {
   if (saved?.done) {
     console.error(`${file} was imported before: sending it again (its events are duplicates now)`);
   } else if (saved) console.error(`resuming ${file} at record ${state.records}`);
-  if (!saved && existsSync(rejectedPath(file))) Deno.removeSync(rejectedPath(file));
+  // A run from the first record starts a new list of rejections.
+  if (state.records === 0 && existsSync(rejectedPath(file))) Deno.removeSync(rejectedPath(file));
 
   const stopped = await sendFile(file, b, state, batchSize, maxBatches);
   if (stopped) {

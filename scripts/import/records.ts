@@ -31,7 +31,11 @@ export type ExportFormat = "jsonl" | "csv";
 export async function formatOf(path: string): Promise<ExportFormat> {
   if (/\.csv(\.txt)?$/i.test(path)) return "csv";
   if (/\.(jsonl|ndjson|json)$/i.test(path)) return "jsonl";
-  const head = new TextDecoder().decode((await Deno.readFile(path)).subarray(0, 64)).trimStart();
+  const f = await Deno.open(path);
+  const buf = new Uint8Array(64);
+  const n = (await f.read(buf)) ?? 0;
+  f.close();
+  const head = new TextDecoder().decode(buf.subarray(0, n)).trimStart();
   return head.startsWith("{") ? "jsonl" : "csv";
 }
 
