@@ -183,7 +183,7 @@ Deno.test({
     assertEquals(new Map(d.sources.map((s: any) => [s.source, s.count])), sources);
 
     // Importing the same file again stores nothing new and changes no number.
-    const again = await runImport(jsonl, "--restart");
+    const again = await runImport(jsonl, "--restart", "--no-recompute");
     assertEquals([again.state.accepted, again.state.duplicates], [0, split]);
     const { data: after } = await creatorDb.rpc("get_creator_dashboard", {
       p_start: start,
