@@ -82,7 +82,9 @@ async function main() {
   // A run from the first record starts a new list of rejections.
   if (state.records === 0 && existsSync(rejectedPath(file))) Deno.removeSync(rejectedPath(file));
 
+  const started = performance.now();
   const stopped = await sendFile(file, b, state, batchSize, maxBatches);
+  const sentMs = performance.now() - started;
   if (stopped) {
     console.error(
       `stopped after ${maxBatches} batches at record ${state.records}; run the same command to go on`,
@@ -90,6 +92,7 @@ async function main() {
   } else if (!values["no-recompute"]) {
     await recomputeDays(file, b, state);
   }
+  const recomputeMs = performance.now() - started - sentMs;
   if (!stopped) {
     state.done = true;
     saveState(file, state);
@@ -98,7 +101,10 @@ async function main() {
     `${state.records} records: ${state.accepted} imported, ${state.duplicates} already there, ` +
       `${state.ignored} ignored (PostHog's own $ events, bots), ${state.rejected} rejected` +
       (state.rejected ? ` (see ${rejectedPath(file)})` : "") +
-      `; ${state.days.length} days, ${state.recomputed.length} recomputed. State: ${statePath(file)}`,
+      `; ${state.days.length} days, ${state.recomputed.length} recomputed. ` +
+      `Sent in ${(sentMs / 1000).toFixed(1)} s, rollups in ${(recomputeMs / 1000).toFixed(1)} s. State: ${
+        statePath(file)
+      }`,
   );
   if (values.json) console.log(JSON.stringify(state));
 }
