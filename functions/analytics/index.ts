@@ -45,9 +45,7 @@ Deno.serve(async (req) => {
     if (e instanceof AuthError) return jsonError(401, e.message, "authorization");
     throw e;
   }
-  if (caller.kind === "anon") {
-    return jsonError(401, "sign in: a user or service-role JWT is required", "authorization");
-  }
+  if (caller.kind === "anon") return jsonError(401, "sign in: a user or service-role JWT is required", "authorization");
 
   // query + shape
   if (route.kind === "realtime") {
