@@ -39,11 +39,14 @@ update public.mashups set created_at = created_at + make_interval(secs => :age_s
 update auth.users set created_at = created_at + make_interval(secs => :age_s),
                       email_confirmed_at = email_confirmed_at + make_interval(secs => :age_s)
  where id in (select id from reanchor_users);
-select (old_from at time zone 'UTC')::date as backfill_from, (now() at time zone 'UTC')::date + 1 as backfill_to
+select (least(old_from, (select min("timestamp") from public.analytics_events)) at time zone 'UTC')::date
+         as backfill_from,
+       (now() at time zone 'UTC')::date + 1 as backfill_to
 from reanchor_bounds \gset
 commit;
--- Every day from the oldest seeded day before the move to today: old days lose their rows, new
--- days get theirs. One committed day at a time, as the seed's own backfill.
+-- Events moved in place: the rollups start over (their folds only grow) and every day with events
+-- is recounted from the raw events, one committed day at a time, as the seed's own backfill.
+select aggregation.reset_rollups();
 call aggregation.backfill(:'backfill_from', :'backfill_to');
 select public.refresh_materialized_views();
 analyze public.analytics_events;
