@@ -298,7 +298,6 @@ declare
   v_rows bigint := 0;
   v_n bigint;
   v_ids uuid[];
-  v_times timestamptz[];
   v_days date[];
 begin
   -- (One pass per statement and joins only against indexed tables: joins between CTEs have no

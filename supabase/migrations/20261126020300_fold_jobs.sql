@@ -247,6 +247,10 @@ begin
   end if;
 
   begin
+    -- p_overlap is not needed any more (nothing is re-read); a negative one was never valid.
+    if p_overlap < interval '0' then
+      raise exception 'p_overlap must not be negative' using errcode = '22023';
+    end if;
     select w.received_through into v_wm from aggregation.watermarks w where w.job = p_job;
     v_to := least(now() - p_lag, p_until);
     select min(q.received_at) into v_oldest from aggregation.pending_events q where q.received_at < v_to;

@@ -17,11 +17,16 @@ select tests.create_supabase_user('cmp_fan2');
 insert into public.mashups (id, creator_id, title, duration_seconds) values
   ('dddddddd-0000-4000-8000-00000000000a', tests.get_supabase_uid('cmp_a'), 'Compare A', 100);
 -- Previous period of 2026-03-08..03-10 is 03-06..03-08: 4 plays there, 6 now; one bucket just before both.
-insert into public.mashup_quarter_hour_stats (mashup_id, bucket_start, plays, likes, shares) values
-  ('dddddddd-0000-4000-8000-00000000000a', '2026-03-05 23:45+00', 100, 0, 0),
-  ('dddddddd-0000-4000-8000-00000000000a', '2026-03-06 00:00+00', 3, 1, 0),
-  ('dddddddd-0000-4000-8000-00000000000a', '2026-03-07 23:45+00', 1, 0, 2),
-  ('dddddddd-0000-4000-8000-00000000000a', '2026-03-08 00:00+00', 6, 2, 1);
+-- Events in four buckets (100 plays; 3 plays, 1 like; 1 play, 2 shares; 6 plays, 2 likes, 1 share),
+-- folded into every rollup the dashboard reads (the plan's day functions fold each day's queue).
+insert into public.analytics_events (event_type, properties, "timestamp", session_id)
+select v.t, '{"mashup_id": "dddddddd-0000-4000-8000-00000000000a"}', v.ts::timestamptz, 'sess-cmp-' || i
+from (values ('mashup_played', '2026-03-05 23:50+00', 100), ('mashup_played', '2026-03-06 00:05+00', 3),
+             ('mashup_liked', '2026-03-06 00:05+00', 1), ('mashup_played', '2026-03-07 23:50+00', 1),
+             ('mashup_shared', '2026-03-07 23:50+00', 2), ('mashup_played', '2026-03-08 00:05+00', 6),
+             ('mashup_liked', '2026-03-08 00:05+00', 2), ('mashup_shared', '2026-03-08 00:05+00', 1)) as v (t, ts, n),
+     lateral generate_series(1, v.n) as i;
+select public.aggregate_mashup_stats(d::date) from generate_series('2026-03-05'::date, '2026-03-08'::date, '1 day') as d;
 insert into public.follows (follower_id, creator_id, created_at) values
   (tests.get_supabase_uid('cmp_fan1'), tests.get_supabase_uid('cmp_a'), '2026-01-01'),
   (tests.get_supabase_uid('cmp_fan2'), tests.get_supabase_uid('cmp_a'), '2026-03-09');
