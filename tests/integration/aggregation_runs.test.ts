@@ -56,8 +56,10 @@ Deno.test("incremental: after an outage it catches up in steps of at most 6 hour
   const creator = await createUser(`catchup-${run}`);
   const [{ id: mashup }] = await sql<{ id: string }[]>`insert into public.mashups (creator_id, title, duration_seconds)
     values (${creator.id}, 'catch-up mix', 120) returning id`;
-  // In one transaction, so the stack's own 5-minute job cannot take these events first.
+  // In one transaction that holds the queue (other sessions' inserts wait a moment), so neither the
+  // stack's own 5-minute job nor events from other tests change what these runs see.
   const [first, second] = await sql.begin(async (tx) => {
+    await tx`lock table aggregation.pending_events in exclusive mode`;
     await tx`select aggregation.run_incremental(p_lag => '0', p_wait => true)`; // empty the queue
     await tx`insert into public.analytics_events (event_type, properties, "timestamp", session_id, received_at)
       select 'mashup_played', jsonb_build_object('mashup_id', ${mashup}::uuid), now() - make_interval(hours => h),
