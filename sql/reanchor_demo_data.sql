@@ -23,10 +23,6 @@ create temporary table reanchor_users on commit drop as
 create temporary table reanchor_mashups on commit drop as
   select id from public.mashups where creator_id in (select id from reanchor_users)
     and created_at <= :'anchor'::timestamptz;
-create temporary table reanchor_bounds on commit drop as
-  select min("timestamp") as old_from from public.analytics_events
-  where received_at <= :'anchor'::timestamptz
-    and (mashup_id in (select id from reanchor_mashups) or user_id in (select id from reanchor_users));
 update public.analytics_events
    set "timestamp" = "timestamp" + make_interval(secs => :age_s),
        received_at = received_at + make_interval(secs => :age_s)
@@ -39,15 +35,23 @@ update public.mashups set created_at = created_at + make_interval(secs => :age_s
 update auth.users set created_at = created_at + make_interval(secs => :age_s),
                       email_confirmed_at = email_confirmed_at + make_interval(secs => :age_s)
  where id in (select id from reanchor_users);
-select (least(old_from, (select min("timestamp") from public.analytics_events)) at time zone 'UTC')::date
-         as backfill_from,
-       (now() at time zone 'UTC')::date + 1 as backfill_to
-from reanchor_bounds \gset
 commit;
--- Events moved in place: the rollups start over (their folds only grow) and every day with events
--- is recounted from the raw events, one committed day at a time, as the seed's own backfill.
+-- Events moved in place: the rollups start over (their folds only grow) and every UTC day that
+-- has events is recounted from the raw events (only those days: the stack may hold test events
+-- years apart).
 select aggregation.reset_rollups();
-call aggregation.backfill(:'backfill_from', :'backfill_to');
+do $$
+declare
+  v_day date;
+begin
+  for v_day in select distinct ("timestamp" at time zone 'UTC')::date from public.analytics_events order by 1 loop
+    perform aggregation.mashup_day(v_day);
+  end loop;
+  for v_day in select distinct ("timestamp" at time zone 'UTC')::date from public.analytics_events order by 1 loop
+    perform aggregation.user_day(v_day);
+  end loop;
+end
+$$;
 select public.refresh_materialized_views();
 analyze public.analytics_events;
 \echo re-anchored
