@@ -10,6 +10,7 @@ import { json, jsonError } from "../_shared/http.ts";
 import { countryFrom } from "./enrich.ts";
 import { countRealtime, prepare, type Received, store } from "./ingest.ts";
 import { fromPostHogEvent, postHogBatch } from "./posthog.ts";
+import { answerPostHogEndpoint, badToken, postHogEndpointOf } from "./posthog_endpoints.ts";
 import { nativeBatch, nativeBody, postHogBody, RequestError, wireFormatOf } from "./request.ts";
 
 Deno.serve(async (req) => {
@@ -17,7 +18,12 @@ Deno.serve(async (req) => {
   const timing = new ServerTiming();
   const pre = preflight(req);
   if (pre) return pre;
-  const format = wireFormatOf(new URL(req.url).pathname);
+  const pathname = new URL(req.url).pathname;
+  // posthog-js's config and flags requests: answered like a PostHog project without flags.
+  const sideEndpoint = postHogEndpointOf(pathname.replace(/^\/track(?=\/|$)/, "").replace(/\/+$/, ""));
+  if (sideEndpoint === "bad-token") return badToken();
+  if (sideEndpoint) return await answerPostHogEndpoint(req, sideEndpoint);
+  const format = wireFormatOf(pathname);
   if (!format) {
     return jsonError(404, "not found: POST to /track or to PostHog's /track/capture, /batch, /e", "path");
   }
