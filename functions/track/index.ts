@@ -12,6 +12,7 @@ import { countRealtime, prepare, type Received, store } from "./ingest.ts";
 import { fromPostHogEvent, postHogBatch } from "./posthog.ts";
 import { answerPostHogEndpoint, badToken, postHogEndpointOf } from "./posthog_endpoints.ts";
 import { nativeBatch, nativeBody, postHogBody, RequestError, wireFormatOf } from "./request.ts";
+import { checkRateLimits } from "./rate_limit.ts";
 
 Deno.serve(async (req) => {
   const receivedAt = new Date();
@@ -55,6 +56,16 @@ Deno.serve(async (req) => {
   }
 
   timing.mark("parse");
+
+  // limit: anonymous traffic per client and per anonymous id (docs/ingestion.md, Rate limits)
+  const refusal = await checkRateLimits(caller, req.headers, received);
+  if (refusal) {
+    const retry = refusal.retryAfterSeconds;
+    return jsonError(refusal.status, refusal.error, refusal.field, retry ? { retry_after: retry } : {}, {
+      ...(retry ? { "Retry-After": String(retry) } : {}),
+    });
+  }
+  timing.mark("limit");
 
   // authorize + enrich: identity from the verified token only, enrichment from the request
   const prepared = prepare(received, {
