@@ -9,6 +9,7 @@ import { assert, assertEquals } from "../_support/assert.ts";
 import { ENV, SERVICE_KEY } from "../_support/env.ts";
 import { redis, storedEvents, storedEventsWhere, tokenFor, TRACK_URL, UA, uuid } from "../_support/track.ts";
 import { createTrackClient } from "../../types/client.ts";
+import { parseLimit } from "../../functions/track/rate_limit.ts";
 
 // A fresh address per run (the buckets of the last run may still be refilling).
 const runBase = 20 + Math.floor(Math.random() * 200);
@@ -186,4 +187,22 @@ Deno.test("posthog-node with its default retries backs off on 429 and loses noth
   assertEquals(errors, []);
   assert(statuses.includes(429), `the client IP limit was reached: ${statuses}`);
   assertEquals((await storedEvents(ids)).length, 400, "every event stored");
+});
+
+Deno.test("limits are settings: <events>/<period> or off, an unreadable one falls back to the default", () => {
+  const fallback = { events: 120, periodMs: 60_000 };
+  assertEquals(parseLimit("600/60s", fallback, "X"), { events: 600, periodMs: 60_000 });
+  assertEquals(parseLimit(" 100 / 10 s ", fallback, "X"), { events: 100, periodMs: 10_000 });
+  assertEquals(parseLimit("5000/1h", fallback, "X"), { events: 5000, periodMs: 3_600_000 });
+  assertEquals(parseLimit("off", fallback, "X"), null);
+  assertEquals(parseLimit(undefined, fallback, "X"), fallback);
+  assertEquals(parseLimit("", null, "X"), null);
+  const quiet = console.error;
+  console.error = () => {};
+  try {
+    assertEquals(parseLimit("lots", fallback, "X"), fallback);
+    assertEquals(parseLimit("0/60s", fallback, "X"), fallback);
+  } finally {
+    console.error = quiet;
+  }
 });
