@@ -4,7 +4,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(9);
+select plan(13);
 
 select tests.create_supabase_user(u) from unnest(array['creator', 'peer', 'fan_table', 'fan_event', 'fan_both',
   'fan_gone', 'fan_twice']) as u;
@@ -89,6 +89,23 @@ select is((select followers_gained from public.user_daily_stats
 select is((select sum(followers_gained)::int from public.user_daily_stats where user_id = tests.get_supabase_uid('creator')),
   (select count(*)::int from public.follows where creator_id = tests.get_supabase_uid('creator')),
   'still: the sum of followers_gained is followers');
+
+-- while an aggregation job holds the lock (another session), a follow does not wait: its day is
+-- queued, and the pg_cron job `follow-days` recomputes it; the queue path is exercised directly
+select results_eq($$ select schedule, command from cron.job where jobname = 'follow-days' $$,
+  $$ values ('* * * * *'::text, 'select aggregation.run_pending_user_days()'::text) $$,
+  'pg_cron recomputes queued follow days every minute');
+insert into aggregation.pending_user_days (user_id, day) values (tests.get_supabase_uid('creator'), '2026-03-13');
+insert into public.follows (follower_id, creator_id, created_at)
+values (tests.get_supabase_uid('fan_gone'), tests.get_supabase_uid('creator'), '2026-03-13 10:00+00');
+select is((select count(*)::int from aggregation.pending_user_days), 0,
+  'a follow that gets the lock also recomputes what was queued');
+insert into aggregation.pending_user_days (user_id, day) values (tests.get_supabase_uid('creator'), '2026-03-13');
+delete from public.user_daily_stats where user_id = tests.get_supabase_uid('creator') and date = '2026-03-13';
+select is(aggregation.run_pending_user_days() > 0, true, 'the cron job recomputes a queued day');
+select is((select followers_gained from public.user_daily_stats
+           where user_id = tests.get_supabase_uid('creator') and date = '2026-03-13'), 1,
+  'the queued day is right again');
 
 select * from finish();
 rollback;
