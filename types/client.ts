@@ -129,7 +129,10 @@ export function createTrackClient(options: TrackClientOptions) {
       lastError = new TrackError(res.status, payload);
       if (res.status === 429 && waits < maxRateLimitWaits) {
         // Rate limited: nothing was stored; wait as told and send the same events again.
-        await sleep(retryAfterMs(res.headers.get("retry-after"), waits++));
+        // The header, else the body's retry_after (a browser may not see the header cross-origin).
+        const told = res.headers.get("retry-after") ??
+          (payload && typeof payload.retry_after === "number" ? String(payload.retry_after) : null);
+        await sleep(retryAfterMs(told, waits++));
         attempt--;
         continue;
       }

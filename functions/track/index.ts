@@ -62,7 +62,8 @@ Deno.serve(async (req) => {
   if (refusal) {
     const retry = refusal.retryAfterSeconds;
     return jsonError(refusal.status, refusal.error, refusal.field, retry ? { retry_after: retry } : {}, {
-      ...(retry ? { "Retry-After": String(retry) } : {}),
+      // A browser on another origin reads Retry-After only when it is exposed.
+      ...(retry ? { "Retry-After": String(retry), "Access-Control-Expose-Headers": "Retry-After" } : {}),
     });
   }
   timing.mark("limit");

@@ -38,7 +38,12 @@ async function post(f: typeof fetch, events: unknown[], token?: string) {
     },
     body: JSON.stringify({ events }),
   });
-  return { status: res.status, retryAfter: res.headers.get("retry-after"), body: await res.json() };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get("retry-after"),
+    exposed: res.headers.get("access-control-expose-headers"),
+    body: await res.json(),
+  };
 }
 
 /**
@@ -68,6 +73,7 @@ Deno.test("per anonymous id: a bucket of 120 refilled 2 a second; over it a 429 
   const wait = Number(refusal.retryAfter);
   assert(Number.isInteger(wait) && wait >= 1 && wait <= 11, `Retry-After ${refusal.retryAfter}: 20 tokens at 2/s`);
   assertEquals(refusal.body.retry_after, wait);
+  assertEquals(refusal.exposed, "Retry-After", "a browser on another origin can read Retry-After");
 
   const refused = Array.from({ length: 5 }, () => like(anon));
   const over = await post(f, refused);
