@@ -69,7 +69,11 @@ export async function fetchAsNewClient(input: string | URL, init: RequestInit = 
   }
 }
 
-/** A valid anonymous event of `type` with a fresh id (and an anonymous id of its own). */
+/**
+ * A valid anonymous event of `type` with a fresh id, and an anonymous id of its own (so tests never
+ * share track's per-anonymous-id rate-limit bucket); `anon-test-` marks it for
+ * tests/_support/cleanup.sql.
+ */
 export function validEvent(
   type: EventType,
   extra: Record<string, unknown> = {},

@@ -28,7 +28,7 @@ Deno.test("a deleted mashup: the live cache forgets its creator after the sync, 
     values (${owner.id}, 'Soon deleted', 180) returning id`;
 
   // A live play: the cache learns the owner, the owner's live view counts the listener.
-  assertEquals((await track(playOf(mashup, `live-1-${uuid()}`))).body.accepted, 1);
+  assertEquals((await track(playOf(mashup, `anon-test-live-1-${uuid()}`))).body.accepted, 1);
   assertEquals(await redis.hget(MASHUP_CREATOR_HASH, mashup), owner.id);
   assertEquals((await realtimeAs(owner.token)).activeUsers, 1);
 
@@ -47,7 +47,7 @@ Deno.test("a deleted mashup: the live cache forgets its creator after the sync, 
 
   // A late play of the deleted mashup: stored (raw events are never refused for it), but no longer
   // the former owner's live listener.
-  assertEquals((await track(playOf(mashup, `live-2-${uuid()}`))).body.accepted, 1);
+  assertEquals((await track(playOf(mashup, `anon-test-live-2-${uuid()}`))).body.accepted, 1);
   assertEquals((await realtimeAs(owner.token)).activeUsers, 1, "the late listener is nobody's");
   assertEquals(await redis.hget(MASHUP_CREATOR_HASH, mashup), null);
 

@@ -64,7 +64,7 @@ async function drain(f: typeof fetch, size: number, eventFor: () => unknown, lim
 
 Deno.test("per anonymous id: a bucket of 120 refilled 2 a second; over it a 429 with Retry-After and a JSON error; it passes after waiting", async () => {
   const { address, fetch: f } = fromAddress();
-  const anon = `rl-anon-${uuid()}`;
+  const anon = `anon-test-rl-anon-${uuid()}`;
   const { accepted, seconds, refusal } = await drain(f, 20, () => like(anon));
   assert(accepted >= 120 && accepted <= 120 + 2 * seconds + 20, `${accepted} accepted in ${seconds.toFixed(1)} s`);
   assertEquals(refusal.status, 429);
@@ -81,7 +81,7 @@ Deno.test("per anonymous id: a bucket of 120 refilled 2 a second; over it a 429 
   assertEquals(await storedEvents(refused.map((e) => e.id)), [], "nothing of a refused request is stored");
 
   // Another anonymous id from the same address is not affected.
-  const other = await post(f, [like(`rl-other-${uuid()}`)]);
+  const other = await post(f, [like(`anon-test-rl-other-${uuid()}`)]);
   assertEquals(other.status, 200);
 
   await new Promise((r) => setTimeout(r, Number(over.retryAfter) * 1000));
@@ -102,19 +102,19 @@ Deno.test("per anonymous id: a bucket of 120 refilled 2 a second; over it a 429 
 
 Deno.test("per client IP: a bucket of 3000 refilled 50 a second across anonymous ids; then 429 naming the client; other addresses unaffected", async () => {
   const { fetch: f } = fromAddress();
-  const { accepted, seconds, refusal } = await drain(f, 500, () => like(`rl-ip-${uuid()}`));
+  const { accepted, seconds, refusal } = await drain(f, 500, () => like(`anon-test-rl-ip-${uuid()}`));
   assert(accepted >= 3000 && accepted <= 3000 + 50 * seconds + 500, `${accepted} accepted in ${seconds.toFixed(1)} s`);
   assertEquals([refusal.status, refusal.body.field], [429, "client"]);
   assert(Number(refusal.retryAfter) >= 1 && Number(refusal.retryAfter) <= 11, `Retry-After ${refusal.retryAfter}`);
 
   const elsewhere = fromAddress();
-  const res = await post(elsewhere.fetch, [like(`rl-ip-${uuid()}`)]);
+  const res = await post(elsewhere.fetch, [like(`anon-test-rl-ip-${uuid()}`)]);
   assertEquals(res.status, 200, "another client's bucket is its own");
 });
 
 Deno.test("the service role and signed-in users are not limited by default", async () => {
   const { fetch: f } = fromAddress();
-  const anon = `rl-import-${uuid()}`;
+  const anon = `anon-test-rl-import-${uuid()}`;
   for (let i = 0; i < 8; i++) {
     const res = await post(f, Array.from({ length: 500 }, () => like(anon)), SERVICE_KEY);
     assertEquals([res.status, res.body.accepted], [200, 500], "a server import as the service role");
@@ -128,7 +128,7 @@ Deno.test("the service role and signed-in users are not limited by default", asy
 
 Deno.test("a request larger than a whole bucket is a 413 naming events (clients split it)", async () => {
   const { fetch: f } = fromAddress();
-  const big = `rl-big-${uuid()}`;
+  const big = `anon-test-rl-big-${uuid()}`;
   const res = await post(f, Array.from({ length: 121 }, () => like(big)));
   assertEquals([res.status, res.body.field], [413, "events"]);
 });
@@ -143,7 +143,7 @@ function recording(f: typeof fetch, statuses: number[]): typeof fetch {
 
 Deno.test("the typed client splits a batch on 413 and loses nothing", async () => {
   const { fetch: f } = fromAddress();
-  const anonymousId = `rl-client-${uuid()}`;
+  const anonymousId = `anon-test-rl-client-${uuid()}`;
   const statuses: number[] = [];
   const client = createTrackClient({ url: ENV.SUPABASE_URL, anonymousId, batchSize: 200, fetch: recording(f, statuses) });
   const mashup = uuid();
@@ -156,7 +156,7 @@ Deno.test("the typed client splits a batch on 413 and loses nothing", async () =
 
 Deno.test("the typed client waits Retry-After on 429 and loses nothing", async () => {
   const { fetch: f } = fromAddress();
-  const anonymousId = `rl-wait-${uuid()}`;
+  const anonymousId = `anon-test-rl-wait-${uuid()}`;
   await drain(f, 40, () => like(anonymousId)); // the listener's bucket is empty now
   const statuses: number[] = [];
   const client = createTrackClient({ url: ENV.SUPABASE_URL, anonymousId, batchSize: 100, fetch: recording(f, statuses) });
@@ -172,7 +172,7 @@ Deno.test("the typed client waits Retry-After on 429 and loses nothing", async (
 Deno.test("posthog-node with its default retries backs off on 429 and loses nothing", async () => {
   const { fetch: f } = fromAddress();
   // Many visitors behind one address (a server forwarding them): first the address's bucket is emptied.
-  await drain(f, 500, () => like(`rl-ph-${uuid()}`));
+  await drain(f, 500, () => like(`anon-test-rl-ph-${uuid()}`));
   const statuses: number[] = [];
   const posthog = new PostHog("phc_rate_limit", {
     host: TRACK_URL,
@@ -187,7 +187,7 @@ Deno.test("posthog-node with its default retries backs off on 429 and loses noth
   for (let i = 0; i < 400; i++) {
     const id = uuid();
     ids.push(id);
-    posthog.capture({ distinctId: `rl-ph-${uuid()}`, event: "mashup_liked", properties: { mashup_id: uuid() }, uuid: id });
+    posthog.capture({ distinctId: `anon-test-rl-ph-${uuid()}`, event: "mashup_liked", properties: { mashup_id: uuid() }, uuid: id });
   }
   await posthog.shutdown(120_000);
   assertEquals(errors, []);
