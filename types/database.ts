@@ -601,24 +601,33 @@ export type Database = {
         Args: { target_date: string };
         Returns: undefined;
       };
+      dashboard_date_parameter: {
+        Args: { p_name: string; p_value: string };
+        Returns: string;
+      };
+      dashboard_limit_parameter: { Args: { p_limit: Json }; Returns: number };
+      dashboard_parameters: {
+        Args: { p_end: string; p_start: string; p_tz: string };
+        Returns: Record<string, unknown>;
+      };
       dashboard_period_bounds: {
         Args: { p_end: string; p_start: string; p_tz: string };
         Returns: Record<string, unknown>;
       };
       get_creator_dashboard: {
         Args: {
-          p_end: string;
-          p_limit?: number;
-          p_start: string;
+          p_end?: string;
+          p_limit?: Json;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;
       };
       get_mashup_analytics: {
         Args: {
-          p_end: string;
-          p_mashup_id: string;
-          p_start: string;
+          p_end?: string;
+          p_mashup_id?: string;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;

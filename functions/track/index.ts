@@ -6,13 +6,13 @@
 import { AuthError, callerFrom } from "../_shared/auth.ts";
 import { preflight } from "../_shared/cors.ts";
 import { directDb } from "../_shared/db.ts";
-import { json, jsonError } from "../_shared/http.ts";
+import { internalError, json, jsonError } from "../_shared/http.ts";
 import { countryFrom } from "./enrich.ts";
 import { countRealtime, prepare, type Received, store } from "./ingest.ts";
 import { fromPostHogEvent, postHogBatch } from "./posthog.ts";
 import { nativeBatch, nativeBody, postHogBody, RequestError, wireFormatOf } from "./request.ts";
 
-Deno.serve(async (req) => {
+Deno.serve({ onError: internalError }, async (req) => {
   const receivedAt = new Date();
   const timing = new ServerTiming();
   const pre = preflight(req);
