@@ -39,7 +39,7 @@ const uuid = () =>
  * rule one such string made the database refuse the whole batch.
  */
 export function isStorableText(s: string): boolean {
-  return !/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+  return !s.includes("\u0000") && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 }
 export const UNSTORABLE_TEXT =
   "must not contain NUL (\\u0000) or an unpaired UTF-16 surrogate (\\ud800-\\udfff): the database cannot store it";
