@@ -70,8 +70,13 @@ async function ready(w: Worker): Promise<boolean> {
   }
 }
 
+// The runtime's own answers keep Supabase's shape ({code, message}) and add this API's
+// ({error: "<field>: ...", field}); CORS as every function answer has it.
 const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", "access-control-allow-origin": "*", "cache-control": "no-store" },
+  });
 
 async function verify(req: Request): Promise<string | null> {
   const auth = req.headers.get("authorization") ?? "";
@@ -93,10 +98,17 @@ Deno.serve({ hostname: "127.0.0.1", port: PORT }, async (req) => {
   }
   const name = url.pathname.split("/")[1] ?? "";
   const w = workers.get(name);
-  if (!w) return json(404, { code: "NOT_FOUND", message: "Requested function was not found" });
+  if (!w) {
+    return json(404, {
+      code: "NOT_FOUND",
+      message: "Requested function was not found",
+      error: `path: no function named ${JSON.stringify(name)}`,
+      field: "path",
+    });
+  }
   if (w.verifyJwt && req.method !== "OPTIONS") {
     const problem = await verify(req);
-    if (problem) return json(401, { code: 401, message: problem });
+    if (problem) return json(401, { code: 401, message: problem, error: `authorization: ${problem}`, field: "authorization" });
   }
   try {
     return await forward(req, w.port, `${url.pathname}${url.search}`);

@@ -185,3 +185,20 @@ Deno.test("a client's cf-ipcountry is dropped at the gateway; the country stays 
   const rows = await storedEvents(ids);
   assertEquals(rows.map((row) => row.country), ids.map(() => null));
 });
+
+Deno.test("the functions runtime's own refusals are JSON naming the field, with CORS", async () => {
+  const cases: [string, Record<string, string>, number, string][] = [
+    ["/functions/v1/no-such-function", {}, 404, "path"],
+    [`/functions/v1/fn-${uuid()}/x`, {}, 404, "path"],
+    ["/functions/v1/analytics/dashboard", {}, 401, "authorization"],
+    ["/functions/v1/whoami", { Authorization: "Bearer not.a.jwt" }, 401, "authorization"],
+    ["/functions/v1/analytics/realtime", { Authorization: `Bearer ${DEMO_TOKEN.slice(0, -4)}AAAA` }, 401, "authorization"],
+  ];
+  for (const [path, headers, status, field] of cases) {
+    const res = await fetch(`${API_URL}${path}`, { headers });
+    const body = await res.json();
+    assertEquals([res.status, body.field], [status, field], `${path}: ${JSON.stringify(body)}`);
+    assert(String(body.error).startsWith(`${field}:`), `${path}: ${body.error}`);
+    assertEquals(res.headers.get("access-control-allow-origin"), "*", path);
+  }
+});
