@@ -106,7 +106,7 @@ function rpcError(error: { code?: string; message: string; hint?: string | null 
     return jsonError(400, error.message.replace(/\bp_[a-z_]+/g, queryField), field);
   }
   if (error.code === "22023") return jsonError(400, error.message);
-  if (error.code === "42501") return jsonError(403, error.message);
+  if (error.code === "42501") return jsonError(403, error.message, "authorization");
   console.error("analytics rpc failed", error);
   return jsonError(500, "internal error");
 }

@@ -77,7 +77,7 @@ Deno.serve({ onError: internalError }, async (req) => {
   const { response } = outcome;
   const nothingTaken = response.rejected.length > 0 &&
     response.accepted + response.duplicates + response.ignored === 0;
-  if (nothingTaken) return json({ error: "no valid event in the request", ...response }, 400, timing.header());
+  if (nothingTaken) return json({ error: "no valid event in the request", field: "events", ...response }, 400, timing.header());
   return json(response, 200, { "Cache-Control": "no-store", ...timing.header() });
 });
 

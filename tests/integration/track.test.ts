@@ -251,6 +251,7 @@ Deno.test("several broken rules of one event are all named; a request with no va
   assertEquals(res.status, 400);
   assertEquals(res.body, {
     error: "no valid event in the request",
+    field: "events",
     accepted: 0,
     duplicates: 0,
     ignored: 0,
