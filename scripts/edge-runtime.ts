@@ -4,14 +4,10 @@
 // requests carrying a JWT signed with the project's secret, verified the way Supabase verifies it
 // (HS256, `exp` checked); others answer 401 here. CORS preflights pass through unverified, as on
 // hosted Supabase, so each function answers its own OPTIONS.
-//
-// Requests reach a worker unchanged: node:http forwards exactly the client's headers, where fetch()
-// would add its own User-Agent, Accept, Accept-Encoding and Accept-Language (a client that sent no
-// User-Agent must stay "unknown device", not become `Deno/x`).
-import { request as httpRequest } from "node:http";
-import { Readable } from "node:stream";
+// Requests reach a worker unchanged (scripts/forward.ts).
 import { parse } from "smol-toml";
 import { jwtVerify } from "jose";
+import { forward } from "./forward.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const PORT = Number(Deno.env.get("RUNTIME_PORT") ?? 54329);
@@ -116,41 +112,3 @@ Deno.serve({ hostname: "127.0.0.1", port: PORT }, async (req) => {
     return json(502, { code: "BOOT_ERROR", message: `function ${name} is not answering: ${(e as Error).message}` });
   }
 });
-
-// Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection and are not forwarded.
-const HOP_BY_HOP = new Set([
-  "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
-]);
-
-/** Proxies the request to a worker with the client's own headers (Host aside) and streams the answer back. */
-function forward(req: Request, port: number, path: string): Promise<Response> {
-  const headers: [string, string][] = [];
-  for (const [k, v] of req.headers) if (k !== "host" && !HOP_BY_HOP.has(k)) headers.push([k, v]);
-  return new Promise((resolve, reject) => {
-    const out = httpRequest(
-      { host: "127.0.0.1", port, path, method: req.method, headers: Object.fromEntries(headers) },
-      (res) => {
-        const answer = new Headers();
-        for (let i = 0; i < res.rawHeaders.length; i += 2) {
-          const k = res.rawHeaders[i];
-          if (!HOP_BY_HOP.has(k.toLowerCase())) answer.append(k, res.rawHeaders[i + 1]);
-        }
-        const status = res.statusCode ?? 502;
-        const bodyless = req.method === "HEAD" || status === 204 || status === 304;
-        resolve(
-          new Response(bodyless ? null : Readable.toWeb(res) as ReadableStream<Uint8Array>, {
-            status,
-            statusText: res.statusMessage,
-            headers: answer,
-          }),
-        );
-      },
-    );
-    out.on("error", reject);
-    if (!req.body) {
-      out.end();
-      return;
-    }
-    Readable.fromWeb(req.body as import("node:stream/web").ReadableStream<Uint8Array>).on("error", reject).pipe(out);
-  });
-}
