@@ -111,8 +111,10 @@ export function createTrackClient(options: TrackClientOptions) {
       if (!(e instanceof TrackError) || RETRYABLE(e.status)) throw e;
       if (e.status === 413 && events.length > 1) {
         const half = Math.ceil(events.length / 2);
-        const [a, b] = [await send(events.slice(0, half)), await send(events.slice(half))];
-        if (!a || !b) return a ?? b;
+        // A half refused as a whole (null, already reported) counts as nothing sent.
+        const none: TrackResponse = { accepted: 0, duplicates: 0, ignored: 0, rejected: [] };
+        const a = (await send(events.slice(0, half))) ?? none;
+        const b = (await send(events.slice(half))) ?? none;
         return {
           accepted: a.accepted + b.accepted,
           duplicates: a.duplicates + b.duplicates,
