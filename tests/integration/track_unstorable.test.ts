@@ -221,3 +221,28 @@ Deno.test("the typed client splits a batch the backend finds too large (413) ins
     select count(*)::int from public.analytics_events where session_id = ${session}`;
   assertEquals(count, 500);
 });
+
+Deno.test("unstorable strings in keys the catalog does not name are dropped with those keys; the event is stored", async () => {
+  const bad = unstorableStrings(rng(SEED + 3), 10);
+  const native = bad.map((v) => {
+    const e = validEvent("mashup_liked") as unknown as Record<string, unknown>;
+    (e.properties as Record<string, unknown>)[`extra${v}`] = { nested: [v, { deeper: v }] };
+    e.context = { note: v };
+    return e;
+  });
+  const res = await track({ events: native });
+  assertEquals([res.status, res.body.accepted, res.body.rejected], [200, native.length, []]);
+  const rows = await storedEvents(native.map((e) => e.id as string));
+  assertEquals(rows.map((row) => Object.keys(row.properties)), native.map(() => ["mashup_id"]));
+
+  const posthog = bad.map((v) => ({
+    event: "mashup_liked",
+    uuid: uuid(),
+    distinct_id: "ph-extra",
+    properties: { mashup_id: uuid(), $set: { name: v }, $current_url: `https://x/${v}`, note: v },
+  }));
+  const ph = await track({ batch: posthog }, { path: "/batch" });
+  assertEquals([ph.status, ph.body.accepted, ph.body.rejected], [200, posthog.length, []]);
+  const phRows = await storedEvents(posthog.map((e) => e.uuid));
+  assertEquals(phRows.map((row) => Object.keys(row.properties)), posthog.map(() => ["mashup_id"]));
+});

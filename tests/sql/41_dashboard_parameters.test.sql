@@ -1,7 +1,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(12);
+select plan(14);
 
 -- The parameter an error names (its HINT), or null when the call succeeds.
 create function pg_temp.refused_param(p_call text) returns text language plpgsql as $$
@@ -93,6 +93,27 @@ select is((select count(*)::int
            where pg_temp.refused_param(format('select public.get_mashup_analytics(%L, %L, %L)', i, '2026-03-01', '2026-03-15'))
                  is distinct from 'p_mashup_id'),
           0, 'a mashup id that is not a UUID is refused naming p_mashup_id');
+
+-- The checked RPCs answer exactly what the moved implementations answer -------------------------
+select tests.create_supabase_user('param_a');
+insert into public.mashups (id, creator_id, title, duration_seconds) values
+  ('dddddddd-0000-4000-8000-00000000000a', tests.get_supabase_uid('param_a'), 'Param A', 120);
+insert into public.mashup_quarter_hour_stats (mashup_id, bucket_start, plays, likes)
+select 'dddddddd-0000-4000-8000-00000000000a', '2026-03-01'::timestamptz + (i * interval '15 minutes'), i % 7, i % 3
+from generate_series(0, 1500, 13) i;
+select tests.authenticate_as('param_a');
+select is((select count(*)::int
+           from unnest(array['UTC', 'Europe/Berlin', 'Asia/Kathmandu', 'America/St_Johns', 'Pacific/Chatham']) tz,
+                unnest(array['2026-03-01', '2026-03-05', '2026-02-20']) s
+           where public.get_creator_dashboard(s, '2026-03-20', lower(tz), '5')
+                 is distinct from dashboard.get_creator_dashboard(s::date, '2026-03-20', tz, 5)),
+          0, 'the dashboard RPC answers as the implementation does, zone by zone');
+select is((select count(*)::int
+           from unnest(array['UTC', 'Europe/Berlin', 'Asia/Kathmandu', 'America/St_Johns']) tz
+           where public.get_mashup_analytics('DDDDDDDD-0000-4000-8000-00000000000A', '2026-03-01', '2026-03-20', tz)
+                 is distinct from dashboard.get_mashup_analytics('dddddddd-0000-4000-8000-00000000000a', '2026-03-01', '2026-03-20', tz)),
+          0, 'the mashup RPC answers as the implementation does (an upper-case id too)');
+select tests.clear_authentication();
 
 select * from finish();
 rollback;
