@@ -136,6 +136,18 @@ Deno.test({
         "p_start",
         date,
       );
+      assertRpcRefused(
+        await rpc.rpc("get_creator_dashboard_with_comparison", { p_start: "2026-02-01", p_end: date, p_compare: "previous" }),
+        "p_end",
+        `${date} (comparison)`,
+      );
+      assertRpcRefused(
+        await rpc.rpc("get_mashup_analytics_with_comparison", {
+          p_mashup_id: crypto.randomUUID(), p_start: date, p_end: "2026-03-01", p_compare: "previous",
+        }),
+        "p_start",
+        `${date} (mashup comparison)`,
+      );
     }
     // Not a string at all, or missing: still the parameter's 400.
     for (const value of [20260301, true, null, { y: 2026 }]) {
@@ -200,6 +212,11 @@ Deno.test({
         p_mashup_id: crypto.randomUUID(), p_start: "2026-03-01", p_end: "2026-03-15", p_tz: tz,
       });
       assertRpcRefused(mashupRpc, "p_tz", `${tz} (mashup)`);
+      const compared = await rpc.rpc("get_creator_dashboard_with_comparison", {
+        p_start: "2026-03-01", p_end: "2026-03-15", p_tz: tz, p_compare: "previous",
+      });
+      assertRpcRefused(compared, "p_tz", `${tz} (comparison)`);
+      assertRefused(await fn(`/dashboard?compare=previous&tz=${encodeURIComponent(tz)}`), "tz", `${tz} (compare=previous)`);
     }
     assertRpcRefused(
       await rpc.rpc("get_creator_dashboard", { p_start: "2026-03-01", p_end: "2026-03-15", p_tz: null as never }),

@@ -11,6 +11,9 @@
 -- `dashboard` schema (not exposed by PostgREST):
 --   public.get_creator_dashboard(p_start, p_end, p_tz, p_limit)   -> dashboard.get_creator_dashboard(date, date, text, integer)
 --   public.get_mashup_analytics(p_mashup_id, p_start, p_end, p_tz) -> dashboard.get_mashup_analytics(uuid, date, date, text)
+-- and likewise the compare=previous wrappers of 20261126060000 (get_*_with_comparison).
+-- This migration sorts after that one because it redefines its wrappers (their bodies are kept,
+-- calling the implementations instead of the replaced public functions).
 -- A bad parameter is SQLSTATE 22023, which PostgREST answers 400 {"code":"22023","message":
 -- "p_tz must be ...","hint":"p_tz",...}: the message starts with the parameter and the hint is it.
 --
@@ -125,6 +128,23 @@ begin
 end;
 $$;
 
+-- A mashup id parameter: a UUID in its text form (any letter case).
+create function public.dashboard_mashup_id_parameter(p_mashup_id text)
+returns uuid
+language plpgsql
+immutable
+security invoker
+set search_path = ''
+as $$
+begin
+  if p_mashup_id is null
+     or p_mashup_id !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+    raise exception 'p_mashup_id must be a UUID' using errcode = '22023', hint = 'p_mashup_id';
+  end if;
+  return p_mashup_id::uuid;
+end;
+$$;
+
 -- The implementations move unchanged (bodies, comments and grants go with them).
 alter function public.get_creator_dashboard(date, date, text, integer) set schema dashboard;
 alter function public.get_mashup_analytics(uuid, date, date, text) set schema dashboard;
@@ -158,18 +178,95 @@ security invoker
 set search_path = ''
 as $$
 declare
+  mashup_id uuid := public.dashboard_mashup_id_parameter(p_mashup_id);
   period record;
 begin
-  if p_mashup_id is null
-     or p_mashup_id !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-    raise exception 'p_mashup_id must be a UUID' using errcode = '22023', hint = 'p_mashup_id';
-  end if;
   select * into period from public.dashboard_parameters(p_start, p_end, p_tz);
-  return dashboard.get_mashup_analytics(p_mashup_id::uuid, period.start_date, period.end_date, period.tz);
+  return dashboard.get_mashup_analytics(mashup_id, period.start_date, period.end_date, period.tz);
 end;
 $$;
 comment on function public.get_mashup_analytics(text, text, text, text) is
   'The plan''s mashup analytics response; raises P0002 (404) for a mashup the caller cannot see, 22023 naming a bad parameter.';
+
+-- compare=previous (20261126060000_dashboard_comparison.sql) wraps the two RPCs with date
+-- parameters, calling the public functions this migration replaces. Its wrappers become checked
+-- text-parameter RPCs too, with the same bodies otherwise: check the comparison, then the period,
+-- then the response from the implementation plus its `comparison`.
+drop function public.get_creator_dashboard_with_comparison(date, date, text, integer, text);
+drop function public.get_mashup_analytics_with_comparison(uuid, date, date, text, text);
+
+create function public.get_creator_dashboard_with_comparison(p_start text default null, p_end text default null,
+                                                              p_tz text default 'UTC', p_limit jsonb default '10',
+                                                              p_compare text default 'previous')
+returns jsonb
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  period record;
+  row_limit integer;
+  response jsonb;
+begin
+  perform public.check_compare(p_compare);
+  select * into period from public.dashboard_parameters(p_start, p_end, p_tz);
+  row_limit := public.dashboard_limit_parameter(p_limit);
+  response := dashboard.get_creator_dashboard(period.start_date, period.end_date, period.tz, row_limit);
+  return response || jsonb_build_object(
+    'comparison', public.dashboard_comparison(response -> 'summary', period.start_date, period.end_date, period.tz));
+end;
+$$;
+comment on function public.get_creator_dashboard_with_comparison(text, text, text, jsonb, text) is
+  'get_creator_dashboard plus `comparison`: the previous period''s summary, change in % and series.';
+
+create function public.get_mashup_analytics_with_comparison(p_mashup_id text default null, p_start text default null,
+                                                             p_end text default null, p_tz text default 'UTC',
+                                                             p_compare text default 'previous')
+returns jsonb
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  mashup_id uuid;
+  period record;
+  analytics jsonb;
+  prev_start date;
+  cur jsonb;
+  prev jsonb;
+begin
+  perform public.check_compare(p_compare);
+  mashup_id := public.dashboard_mashup_id_parameter(p_mashup_id);
+  select * into period from public.dashboard_parameters(p_start, p_end, p_tz);
+  prev_start := period.start_date - (period.end_date - period.start_date);
+  -- First: it raises the 404 for a mashup the caller cannot see.
+  analytics := dashboard.get_mashup_analytics(mashup_id, period.start_date, period.end_date, period.tz);
+  cur := public.period_totals(array[mashup_id], period.start_date, period.end_date, period.tz);
+  prev := public.period_totals(array[mashup_id], prev_start, period.start_date, period.tz);
+  return analytics || jsonb_build_object('comparison', jsonb_build_object(
+    'period', jsonb_build_object('start', prev_start, 'end', period.start_date),
+    'summary', jsonb_build_object('plays', prev -> 'plays', 'likes', prev -> 'likes', 'shares', prev -> 'shares'),
+    'change', jsonb_build_object(
+      'plays', public.percent_change((cur ->> 'plays')::bigint, (prev ->> 'plays')::bigint),
+      'likes', public.percent_change((cur ->> 'likes')::bigint, (prev ->> 'likes')::bigint),
+      'shares', public.percent_change((cur ->> 'shares')::bigint, (prev ->> 'shares')::bigint)),
+    'daily', (select jsonb_agg(jsonb_build_object('date', d -> 'date', 'plays', d -> 'plays', 'likes', d -> 'likes')
+                               order by i)
+              from jsonb_array_elements(prev -> 'daily') with ordinality as e (d, i))
+  ));
+end;
+$$;
+comment on function public.get_mashup_analytics_with_comparison(text, text, text, text, text) is
+  'get_mashup_analytics plus `comparison`: the previous period''s plays, likes, shares, change in % and daily series.';
+
+revoke execute on function public.get_creator_dashboard_with_comparison(text, text, text, jsonb, text) from public, anon;
+revoke execute on function public.get_mashup_analytics_with_comparison(text, text, text, text, text) from public, anon;
+revoke execute on function public.dashboard_mashup_id_parameter(text) from public, anon;
+grant execute on function public.get_creator_dashboard_with_comparison(text, text, text, jsonb, text) to authenticated, service_role;
+grant execute on function public.get_mashup_analytics_with_comparison(text, text, text, text, text) to authenticated, service_role;
+grant execute on function public.dashboard_mashup_id_parameter(text) to authenticated, service_role;
 
 revoke execute on function public.get_creator_dashboard(text, text, text, jsonb) from public, anon;
 revoke execute on function public.get_mashup_analytics(text, text, text, text) from public, anon;

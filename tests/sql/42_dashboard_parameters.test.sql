@@ -1,7 +1,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(14);
+select plan(16);
 
 -- The parameter an error names (its HINT), or null when the call succeeds.
 create function pg_temp.refused_param(p_call text) returns text language plpgsql as $$
@@ -113,6 +113,13 @@ select is((select count(*)::int
            where public.get_mashup_analytics('DDDDDDDD-0000-4000-8000-00000000000A', '2026-03-01', '2026-03-20', tz)
                  is distinct from dashboard.get_mashup_analytics('dddddddd-0000-4000-8000-00000000000a', '2026-03-01', '2026-03-20', tz)),
           0, 'the mashup RPC answers as the implementation does (an upper-case id too)');
+select is((select count(*)::int
+           from unnest(array['UTC', 'Asia/Kathmandu', 'America/St_Johns']) tz
+           where public.get_creator_dashboard_with_comparison('2026-03-05', '2026-03-20', tz, '5') - 'comparison'
+                 is distinct from dashboard.get_creator_dashboard('2026-03-05', '2026-03-20', tz, 5)),
+          0, 'the comparison RPC''s dashboard part is the implementation''s');
+select is(pg_temp.refused_param($$ select public.get_mashup_analytics_with_comparison('x', '2026-03-01', '2026-03-20') $$),
+          'p_mashup_id', 'the comparison RPCs check their parameters by name too');
 select tests.clear_authentication();
 
 select * from finish();
