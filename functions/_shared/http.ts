@@ -18,3 +18,10 @@ export function jsonError(
 ) {
   return json({ error, ...(field ? { field } : {}), ...extra }, status, { "Cache-Control": "no-store", ...headers });
 }
+
+/** Deno.serve's onError: an unexpected throw is logged and answered as JSON with CORS, never as
+ * the runtime's plain-text 500. */
+export function internalError(error: unknown): Response {
+  console.error("unhandled error", error);
+  return jsonError(500, "internal error");
+}
