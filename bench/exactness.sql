@@ -185,9 +185,9 @@ begin
     select m.creator_id, (c."timestamp" at time zone 'UTC')::date, 0, 1, null
     from chk_counted c join public.mashups m on m.id = c.mashup_id where c.event_type = 'mashup_played'
     union all
-    select lower(r.properties ->> 'creator_id')::uuid, (r."timestamp" at time zone 'UTC')::date, 0, 0, r.listener_key
-    from chk_raw r where r.event_type = 'user_followed'
-      and lower(r.properties ->> 'creator_id') ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+    -- followers_gained: follows in public.follows made that UTC day (the one rule, 20261126055000)
+    select f.creator_id, (f.created_at at time zone 'UTC')::date, 0, 0, f.follower_id::text
+    from public.follows f
   ), expected as (
     select d.user_id, d.date, sum(d.created)::int, sum(d.plays)::int, count(distinct d.follower)::int
     from d where exists (select 1 from auth.users u where u.id = d.user_id) group by 1, 2

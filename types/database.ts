@@ -671,6 +671,15 @@ export type Database = {
         Args: { p_end: string; p_start: string; p_summary: Json; p_tz: string };
         Returns: Json;
       };
+      dashboard_date_parameter: {
+        Args: { p_name: string; p_value: string };
+        Returns: string;
+      };
+      dashboard_limit_parameter: { Args: { p_limit: Json }; Returns: number };
+      dashboard_mashup_id_parameter: {
+        Args: { p_mashup_id: string };
+        Returns: string;
+      };
       dashboard_mashup_totals: {
         Args: { p_from: string; p_mashups: string[]; p_to: string };
         Returns: {
@@ -678,6 +687,10 @@ export type Database = {
           mashup_id: string;
           plays: number;
         }[];
+      };
+      dashboard_parameters: {
+        Args: { p_end: string; p_start: string; p_tz: string };
+        Returns: Record<string, unknown>;
       };
       dashboard_period_bounds: {
         Args: { p_end: string; p_start: string; p_tz: string };
@@ -689,9 +702,9 @@ export type Database = {
       };
       get_creator_dashboard: {
         Args: {
-          p_end: string;
-          p_limit?: number;
-          p_start: string;
+          p_end?: string;
+          p_limit?: Json;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;
@@ -699,18 +712,18 @@ export type Database = {
       get_creator_dashboard_with_comparison: {
         Args: {
           p_compare?: string;
-          p_end: string;
-          p_limit?: number;
-          p_start: string;
+          p_end?: string;
+          p_limit?: Json;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;
       };
       get_mashup_analytics: {
         Args: {
-          p_end: string;
-          p_mashup_id: string;
-          p_start: string;
+          p_end?: string;
+          p_mashup_id?: string;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;
@@ -718,9 +731,9 @@ export type Database = {
       get_mashup_analytics_with_comparison: {
         Args: {
           p_compare?: string;
-          p_end: string;
-          p_mashup_id: string;
-          p_start: string;
+          p_end?: string;
+          p_mashup_id?: string;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;
@@ -783,6 +796,13 @@ export type Database = {
       refresh_materialized_views: {
         Args: Record<PropertyKey, never>;
         Returns: undefined;
+      };
+      retired_mashup_ids: {
+        Args: { p_after?: string; p_limit?: number };
+        Returns: {
+          id: string;
+          retired_at: string;
+        }[];
       };
       update_realtime_stats: {
         Args: { p_batch_id: string; p_deltas: Json };
