@@ -77,8 +77,8 @@ Deno.test("incremental: after an outage it catches up in steps of at most 6 hour
   assertEquals(Number(first.events_read), 2, "the first run takes what arrived in the 6 hours after the oldest");
   assertEquals(first.window_end.getTime() - first.window_start.getTime(), 6 * H);
   assertEquals(Number(second.events_read), 1, "the next run takes the rest");
-  const [{ plays }] = await sql<{ plays: number }[]>`select plays from public.mashup_lifetime_stats where mashup_id = ${mashup}`;
-  assertEquals(plays, 3, "each event folded once");
+  const [{ plays }] = await sql<{ plays: string }[]>`select plays from public.mashup_lifetime_stats where mashup_id = ${mashup}`;
+  assertEquals(Number(plays), 3, "each event folded once");
 });
 
 Deno.test("backfill: progress per day, stops at the failing day with it in the error, keeps the days before", async () => {
