@@ -1,5 +1,5 @@
 // The realtime windows with a controlled clock: activeUsers (5 minutes), playingNow (60 seconds),
-// lastHour (the current minute and the 59 before), per creator and platform-wide. The clock is a
+// lastHour (the hour up to now, to the millisecond), per creator and platform-wide. The clock is a
 // run-specific hour in 2030, so nothing else written to Redis falls inside these windows.
 import { assertEquals } from "../_support/assert.ts";
 import { creatorWithMashups, redis, type TestEvent, track } from "../_support/realtime.ts";
@@ -31,7 +31,7 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
     { type: "mashup_played", mashupId: mb1, listener: "L6", at: T - 5 * S },
     { type: "mashup_played", mashupId: mb1, listener: "L1", at: T - 20 * S },
     { type: "subscription_upgraded", listener: "L9", at: T - 1 * S }, // platform only
-    // lastHour edges: in, in, out, out
+    // lastHour edges: in, in, in (until T + 29.999 s), out, out
     { type: "mashup_played", mashupId: ma2, listener: "P1", at: T - 59 * M },
     { type: "mashup_played", mashupId: ma2, listener: "P3", at: firstMinuteIn },
     { type: "mashup_played", mashupId: ma2, listener: "P4", at: firstMinuteIn - 1 },
@@ -48,7 +48,7 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
   assertEquals(await atT({ creatorId: a.id }), {
     activeUsers: 7, // L1 L2 L4 L5 L7 L8 L10
     playingNow: [{ mashupId: ma1, listeners: 2 }, { mashupId: ma2, listeners: 1 }],
-    lastHour: { plays: 5, likes: 2 }, // L1 L3 L8 P1 P3; L2 L5
+    lastHour: { plays: 6, likes: 2 }, // L1 L3 L8 P1 P3 P4; L2 L5
   });
   assertEquals(await atT({ creatorId: b.id }), {
     activeUsers: 2, // L6 L1
@@ -61,7 +61,7 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
       mashupId: ma2,
       listeners: 1,
     }],
-    lastHour: { plays: 7, likes: 2 },
+    lastHour: { plays: 8, likes: 2 },
   });
 
   // 5-minute edge: L2 (T - 299 s) is active until T + 1 s exclusive.
@@ -76,8 +76,9 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
     (await atT("platform", T + 2 * S)).playingNow,
     [{ mashupId: ma1, listeners: 2 }, { mashupId: mb1, listeners: 2 }].sort(byId),
   );
-  // lastHour edge: one minute later the minute of P1 and P3 leaves the window.
-  assertEquals((await atT({ creatorId: a.id }, minuteStart(T) + M)).lastHour, { plays: 3, likes: 2 });
+  // lastHour edge: P4 (T - 59 min 30.001 s) is in the hour until T + 29.999 s exclusive.
+  assertEquals((await atT({ creatorId: a.id }, T + 29_998)).lastHour, { plays: 6, likes: 2 });
+  assertEquals((await atT({ creatorId: a.id }, T + 29_999)).lastHour, { plays: 5, likes: 2 });
   // limit: busiest first, cut.
   assertEquals((await readRealtime("platform", { now: T, redis, limit: 1 })).playingNow.length, 1);
   // Without `now`, the clock is ANALYTICS_NOW when set (what the Edge Functions get).
