@@ -69,3 +69,6 @@ comment on function public.realtime_window_members(timestamptz, uuid) is
 
 revoke execute on function public.realtime_window_members(timestamptz, uuid) from public, anon, authenticated;
 grant execute on function public.realtime_window_members(timestamptz, uuid) to service_role;
+
+-- Replaced by the function above (the minute buckets it served are gone from Redis).
+drop function public.realtime_recent_activity(timestamptz);
