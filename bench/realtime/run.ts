@@ -2,7 +2,7 @@
 //   1. INCR/s through @upstash/redis (REST, pipelined) against redis-benchmark -t incr on the same
 //      redis-server (RESP, no REST), in the same run: the cost of the Upstash protocol layer.
 //   2. Events/s through recordRealtime (every structure: counters, dirty set, presence,
-//      playing-now, minute buckets, platform + creator scope), batches of 100 as track sends them.
+//      playing-now, lastHour members, platform + creator scope), batches of 100 as track sends them.
 //   3. Time to sync 100k dirty counters into Postgres (target <= 2 s), the realtime-sync path.
 // Run against the local stack (npm start first):
 //   STACK_PORT=57321 node_modules/.bin/deno run --allow-all --config deno.json bench/realtime/run.ts
@@ -10,7 +10,7 @@
 import { Redis } from "@upstash/redis";
 import postgres from "postgres";
 import { createClient } from "@supabase/supabase-js";
-import { type RealtimeEvent, recordRealtime } from "../../functions/_shared/realtime.ts";
+import { PLATFORM_RECENT, type RealtimeEvent, recordRealtime } from "../../functions/_shared/realtime.ts";
 import { syncRealtime } from "../../functions/_shared/realtime_sync.ts";
 
 const env: Record<string, string> = {};
@@ -113,6 +113,8 @@ for (let r = 0; r < RUNS; r++) {
   await Promise.all([...Array(4)].map(async (_, w) => {
     for (let b = w; b < batches; b += 4) {
       const events: RealtimeEvent[] = [...Array(100)].map((_, i) => ({
+        id: crypto.randomUUID(),
+        receivedAtUs: Date.now() * 1000,
         type: TYPES[(b + i) % TYPES.length],
         mashupId: mashupIds[(b * 100 + i) % 5000],
         creatorId,
@@ -136,7 +138,8 @@ for (let r = 0; r < RUNS; r++) {
     const p = redis.pipeline();
     for (const id of mashupIds.slice(i, i + 5000)) {
       p.incrby(`mashup:${id}:plays`, 2);
-      p.sadd("rt:dirty", `mashup:${id}:plays`);
+      // The dirty mark recordRealtime writes with the increment (score +inf, sent as Redis spells it).
+      p.zadd(PLATFORM_RECENT, { score: "+inf" as unknown as number, member: `d|mashup:${id}:plays` });
     }
     await p.exec();
   }
@@ -155,8 +158,7 @@ const [check] = await sql<
 
 // --- cleanup -------------------------------------------------------------------------------------
 await sql`delete from auth.users where id = ${creatorId}`; // cascades to mashups and their totals
-await redis.del(`rt:c:${creatorId}:active`, `rt:c:${creatorId}:playing`);
-await cleanupKeys(`rt:c:${creatorId}:*`);
+await redis.del(`rt:c:${creatorId}:recent`);
 await redis.hdel("rt:mashup_creator", ...mashupIds.slice(0, 5000));
 await sql.end();
 
