@@ -15,7 +15,7 @@
 import { Redis } from "@upstash/redis";
 import postgres from "postgres";
 import { type RealtimeEvent, readRealtime, recordRealtime } from "../../functions/_shared/realtime.ts";
-import { creatorsOf } from "../../functions/_shared/creator_cache.ts";
+import { fillMashupCreators } from "../../functions/_shared/creator_cache.ts";
 import {
   readRealtime as readBefore,
   type RealtimeEvent as EventBefore,
@@ -82,7 +82,7 @@ for (const c of creators) {
   );
 }
 const allMashups = [...mashupsOf.values()].flat();
-await creatorsOf(redis, allMashups); // warm cache: the steady state of a platform
+await fillMashupCreators(redis, allMashups); // warm cache: the steady state of a platform
 
 // A clock in 2001: nothing written here shows in anyone's current windows, and the sync trims it.
 const benchNow = Date.UTC(2001, 0, 1, 12);

@@ -1,6 +1,7 @@
 // The mashup -> creator cache in Redis (HASH rt:mashup_creator), so recording a batch of events
-// does not ask Postgres whose mashup each one is. Everything that reads, fills or invalidates it
-// goes through this file: code that changes a mashup's owner or id calls forgetMashupCreators().
+// does not ask Postgres whose mashup each one is. The record script (realtime.ts) reads it in the
+// same HMGET as the fence; misses are filled from Postgres here. Code that changes a mashup's
+// owner or id calls forgetMashupCreators().
 import type { Redis } from "@upstash/redis";
 import { directDb } from "./db.ts";
 
@@ -12,7 +13,7 @@ export type CreatorLookup = (mashupIds: string[]) => Promise<Map<string, string>
 /**
  * The default lookup: public.mashups over the direct connection, the ids bound as one uuid[]
  * parameter. Never a URL: a PostgREST `in.(...)` filter carries every id in the query string and
- * a batch of a few hundred new mashups outgrows what the gateway accepts (414/502).
+ * a batch of a hundred new mashups outgrows what the gateway accepts (414/502).
  */
 export const creatorsFromDatabase: CreatorLookup = async (ids) => {
   const rows = await directDb()<{ id: string; creator_id: string }[]>`
@@ -21,35 +22,24 @@ export const creatorsFromDatabase: CreatorLookup = async (ids) => {
 };
 
 /**
- * The creator of each mashup id: the cache first (one HMGET), Postgres for the misses, which are
- * then cached. A failed database lookup leaves the misses unknown (their events count platform-
- * wide only until the next window repair puts them right) instead of failing the batch.
+ * Looks the misses up (default: Postgres) and caches what it finds. A failed lookup leaves them
+ * unknown (their events count platform-wide only until the next window repair) rather than
+ * failing the batch.
  */
-export async function creatorsOf(
+export async function fillMashupCreators(
   redis: Redis,
   mashupIds: string[],
   lookup: CreatorLookup = creatorsFromDatabase,
 ): Promise<Map<string, string>> {
-  const found = new Map<string, string>();
-  if (mashupIds.length === 0) return found;
-  const cached = await redis.hmget<Record<string, string>>(MASHUP_CREATOR_HASH, ...mashupIds);
-  const misses = mashupIds.filter((id) => {
-    const c = cached?.[id];
-    if (c) found.set(id, String(c));
-    return !c;
-  });
-  if (misses.length === 0) return found;
-  let fromDb: Map<string, string>;
+  if (mashupIds.length === 0) return new Map();
+  let found: Map<string, string>;
   try {
-    fromDb = await lookup(misses);
+    found = await lookup(mashupIds);
   } catch (e) {
-    console.error(`[realtime] creators of ${misses.length} mashups not looked up: ${(e as Error).message}`);
-    return found;
+    console.error(`[realtime] creators of ${mashupIds.length} mashups not looked up: ${(e as Error).message}`);
+    return new Map();
   }
-  if (fromDb.size > 0) {
-    await redis.hset(MASHUP_CREATOR_HASH, Object.fromEntries(fromDb));
-    for (const [m, c] of fromDb) found.set(m, c);
-  }
+  if (found.size > 0) await redis.hset(MASHUP_CREATOR_HASH, Object.fromEntries(found));
   return found;
 }
 

@@ -1,8 +1,8 @@
 // Live counters and realtime windows in Redis, fed by the track function for newly stored events
 // only, read by the analytics function's realtime response. docs/realtime.md has the whole design.
 //
-// Keys. Upstash bills per command, so a batch costs one script call that writes one sorted set
-// per scope plus one INCRBY per counter it bumps (docs/realtime.md, "Commands per event"):
+// Keys. Upstash bills per command, so a batch costs one script call that reads the creator cache
+// and the fence in one HMGET and writes one sorted set per scope plus one INCRBY per counter (docs/realtime.md, "Commands per event"):
 //   mashup:{id}:<counter>      the plan's counters: increments not yet synced to Postgres
 //   creator:{id}:followers     follows of a creator not yet synced
 //   rt:{scope}:recent          ZSET, one per scope, every window in typed members:
@@ -15,15 +15,16 @@
 //     d|{counter key}          score +inf: the counter holds a delta (the sync reads these, never KEYS)
 //     r                        score = the latest received_at (epoch µs) counted (the fence, below)
 //     s|{creatorId}            time of the creator's latest member: the sync trims the sets listed
-//   rt:fence                   epoch µs set by each reconciliation: increments of events received
-//                              before it are refused (reconciliation has counted them from Postgres)
+//   rt:mashup_creator          HASH mashup id -> creator id (creator_cache.ts), and field !fence:
+//                              epoch µs set by each reconciliation; increments of events received
+//                              before it are refused (the reconciliation counted them from Postgres)
 // where {scope} is `platform` or `c:{creatorId}`. Every event goes to the platform scope and to the
 // scope of the creator it counts toward. Members are unique per listener / event, so writing one
 // twice (a late write after a repair) changes nothing: the windows can be repaired from Postgres
 // by union at any time. Old members are trimmed by the sync, not here (docs/realtime.md).
 import type { Redis } from "@upstash/redis";
 import { redisClient } from "./redis.ts";
-import { type CreatorLookup, creatorsOf } from "./creator_cache.ts";
+import { type CreatorLookup, fillMashupCreators, MASHUP_CREATOR_HASH } from "./creator_cache.ts";
 
 /** What the realtime layer needs to know about one newly stored event. */
 export type RealtimeEvent = {
@@ -41,7 +42,7 @@ export type RealtimeEvent = {
   listenerKey: string;
   /** ISO-8601 event time as stored. */
   timestamp: string;
-  /** analytics_events.received_at as epoch microseconds (exact: compared with rt:fence). */
+  /** analytics_events.received_at as epoch microseconds (exact: compared with the fence). */
   receivedAtUs: number;
   properties: Record<string, unknown>;
 };
@@ -66,7 +67,12 @@ export const ACTIVE_WINDOW_MS = 5 * 60_000;
 export const PLAYING_WINDOW_MS = 60_000;
 export const LAST_HOUR_MS = 3_600_000;
 
-export const FENCE = "rt:fence";
+/**
+ * The fence (epoch µs): increments of events received before it are refused. It is a field of the
+ * creator cache hash (never a mashup id) so the record script reads it with the creators in one
+ * HMGET; only the reconciliation writes it.
+ */
+export const FENCE_FIELD = "!fence";
 /** Counter keys of the sets before rt:{scope}:recent; still drained by the sync after an upgrade. */
 export const LEGACY_DIRTY_SET = "rt:dirty";
 
@@ -98,43 +104,70 @@ export function realtimeNow(): number {
   return Date.now();
 }
 
-// KEYS: rt:fence, rt:platform:recent, then every other key the call writes.
-// ARGV: nCounters, (receivedAtUs, key index, delta) x nCounters,
-//       nSets, (key index, nPairs, (score, member) x nPairs) x nSets.
-// The counters of events received before rt:fence are refused (a reconciliation already counted
-// them from Postgres); the windows are written either way. Returns the refused increments.
+// KEYS: rt:mashup_creator, rt:platform:recent.
+// ARGV: nCounters, (receivedAtUs, counter key, delta) x nCounters,
+//       nPlatform, (score, member) x nPlatform,
+//       nGroups, (mashup id or "", creator id or "", nPairs, (score, member) x nPairs) x nGroups,
+//       latest receivedAtUs counted (or "0").
+// One HMGET reads the fence and the creators of the groups that name a mashup; each group's
+// members go to its creator's set (with an s| member in the platform set), in one ZADD GT per
+// scope. The counters of events received before the fence are refused (a reconciliation counted
+// them from Postgres). Returns the refused increments, then the mashup ids not in the cache.
 export const RECORD_SCRIPT = `
 local i = 1
-local nc = tonumber(ARGV[i]); i = i + 1
-local fence = 0
-if nc > 0 then fence = tonumber(redis.call('GET', KEYS[1]) or '0') end
-local extra = {}
-local refused = 0
-for c = 1, nc do
-  local r = tonumber(ARGV[i]); local k = KEYS[tonumber(ARGV[i + 1])]; local d = ARGV[i + 2]; i = i + 3
-  if r >= fence then
-    redis.call('INCRBY', k, d)
-    extra[#extra + 1] = '+inf'; extra[#extra + 1] = 'd|' .. k
-  else
-    refused = refused + tonumber(d)
-  end
-end
-local ns = tonumber(ARGV[i]); i = i + 1
-for s = 1, ns do
-  local k = KEYS[tonumber(ARGV[i])]; local n = tonumber(ARGV[i + 1]); i = i + 2
-  local args = {}
-  for j = 1, 2 * n do args[j] = ARGV[i + j - 1] end
-  i = i + 2 * n
-  if k == KEYS[2] then
-    for _, v in ipairs(extra) do args[#args + 1] = v end
-    extra = {}
-  end
+local function arg() i = i + 1; return ARGV[i - 1] end
+local function zadd(key, args)
   -- unpack() is bounded by Lua's stack: very large batches go in slices.
-  for a = 1, #args, 4000 do
-    redis.call('ZADD', k, 'GT', unpack(args, a, math.min(a + 3999, #args)))
+  for a = 1, #args, 4000 do redis.call('ZADD', key, 'GT', unpack(args, a, math.min(a + 3999, #args))) end
+end
+local counters = {}
+for c = 1, tonumber(arg()) do counters[c] = {tonumber(arg()), arg(), arg()} end
+local platform = {}
+for j = 1, 2 * tonumber(arg()) do platform[j] = arg() end
+local groups, wanted, waiting = {}, {'${FENCE_FIELD}'}, {}
+for g = 1, tonumber(arg()) do
+  local group = {mashup = arg(), creator = arg(), members = {}}
+  for j = 1, 2 * tonumber(arg()) do group.members[j] = arg() end
+  if group.creator == '' then wanted[#wanted + 1] = group.mashup; waiting[#wanted] = group end
+  groups[g] = group
+end
+local latest = arg()
+local fence = 0
+if #counters > 0 or #wanted > 1 then
+  local found = redis.call('HMGET', KEYS[1], unpack(wanted))
+  fence = tonumber(found[1] or '0')
+  for j = 2, #wanted do waiting[j].creator = found[j] end
+end
+local refused = 0
+for _, c in ipairs(counters) do
+  if c[1] >= fence then
+    redis.call('INCRBY', c[2], c[3])
+    platform[#platform + 1] = '+inf'; platform[#platform + 1] = 'd|' .. c[2]
+  else
+    refused = refused + tonumber(c[3])
   end
 end
-return refused
+if latest ~= '0' then platform[#platform + 1] = latest; platform[#platform + 1] = 'r' end
+local byCreator, creators, misses = {}, {}, {}
+for _, group in ipairs(groups) do
+  if group.creator and group.creator ~= '' then
+    local set = byCreator[group.creator]
+    if not set then set = {}; byCreator[group.creator] = set; creators[#creators + 1] = group.creator end
+    local newest = nil
+    for j = 1, #group.members, 2 do
+      set[#set + 1] = group.members[j]; set[#set + 1] = group.members[j + 1]
+      if not newest or tonumber(group.members[j]) > tonumber(newest) then newest = group.members[j] end
+    end
+    if newest then platform[#platform + 1] = newest; platform[#platform + 1] = 's|' .. group.creator end
+  else
+    misses[#misses + 1] = group.mashup
+  end
+end
+if #platform > 0 then zadd(KEYS[2], platform) end
+for _, creator in ipairs(creators) do zadd('rt:c:' .. creator .. ':recent', byCreator[creator]) end
+local out = {refused}
+for _, m in ipairs(misses) do out[#out + 1] = m end
+return out
 `;
 
 /** The members an event adds to its scopes' sorted sets, as [member, score] (time clamped to now). */
@@ -161,11 +194,37 @@ export type RecordOptions = {
   creatorsOf?: CreatorLookup;
 };
 
+type Group = { mashupId: string; creatorId: string; members: Map<string, number> };
+
+function scriptArgs(
+  increments: Map<string, number>,
+  platform: Map<string, number>,
+  groups: Iterable<Group>,
+  latestReceived: number,
+): string[] {
+  const args: string[] = [String(increments.size)];
+  for (const [k, delta] of increments) {
+    const [us, counterKey] = k.split("\0");
+    args.push(us, counterKey, String(delta));
+  }
+  args.push(String(platform.size));
+  for (const [m, score] of platform) args.push(String(score), m);
+  const list = [...groups];
+  args.push(String(list.length));
+  for (const g of list) {
+    args.push(g.mashupId, g.creatorId, String(g.members.size));
+    for (const [m, score] of g.members) args.push(String(score), m);
+  }
+  args.push(String(latestReceived));
+  return args;
+}
+
 /**
  * Counts these newly stored events: the plan's counters (with their dirty marks) and the windows,
- * for the platform and for the creator each event counts toward, in one atomic script call.
- * Throws if Redis fails; the events are already in Postgres, and the sync repairs the windows and
- * the reconciliation the counters from there, so the caller logs and carries on.
+ * for the platform and for the creator each event counts toward, in one atomic script call (a
+ * second one only for mashups the creator cache did not know yet). Throws if Redis fails; the
+ * events are already in Postgres, and the sync repairs the windows and the reconciliation the
+ * counters from there, so the caller logs and carries on.
  * Returns the increments refused by the fence (counted by a reconciliation instead).
  */
 export async function recordRealtime(
@@ -175,24 +234,15 @@ export async function recordRealtime(
 ): Promise<{ refused: number }> {
   if (events.length === 0) return { refused: 0 };
   const now = options.now ?? realtimeNow();
-  const wanted = [...new Set(events.filter((e) => e.mashupId && !e.creatorId).map((e) => e.mashupId!))];
-  const creators = await creatorsOf(redis, wanted, options.creatorsOf);
 
   // Coalesced per key: one INCRBY per (counter, received time), one ZADD GT per scope.
   const increments = new Map<string, number>(); // receivedAtUs \0 counter key -> delta
-  const sets = new Map<string, Map<string, number>>(); // zset -> member -> latest time
-  const add = (zset: string, m: string, score: number) => {
-    const members = sets.get(zset) ?? new Map<string, number>();
+  const platform = new Map<string, number>(); // member -> latest time
+  const groups = new Map<string, Group>(); // by creator (known) or by mashup (to look up)
+  const add = (members: Map<string, number>, m: string, score: number) =>
     members.set(m, Math.max(members.get(m) ?? -Infinity, score));
-    sets.set(zset, members);
-  };
   let latestReceived = 0;
   for (const e of events) {
-    const creatorId = e.type === "user_followed"
-      ? e.creatorId ?? null
-      : e.mashupId
-      ? e.creatorId ?? creators.get(e.mashupId) ?? null
-      : null;
     const counter = MASHUP_COUNTERS[e.type];
     const counterKey = counter && e.mashupId
       ? keys.mashupCounter(e.mashupId, counter)
@@ -204,41 +254,38 @@ export async function recordRealtime(
       increments.set(k, (increments.get(k) ?? 0) + 1);
       latestReceived = Math.max(latestReceived, e.receivedAtUs);
     }
-    for (const [m, score] of windowMembers(e, now)) {
-      add(PLATFORM_RECENT, m, score);
-      if (creatorId) {
-        add(keys.recent({ creatorId }), m, score);
-        add(PLATFORM_RECENT, `s|${creatorId}`, score); // the sync trims the creator sets listed here
-      }
+    const members = windowMembers(e, now);
+    if (members.length === 0) continue;
+    const known = e.type === "user_followed" ? e.creatorId ?? null : e.mashupId ? e.creatorId ?? null : null;
+    const groupKey = known ? `c:${known}` : e.type !== "user_followed" && e.mashupId ? `m:${e.mashupId}` : null;
+    const group = groupKey
+      ? groups.get(groupKey) ??
+        groups.set(groupKey, { mashupId: known ? "" : e.mashupId!, creatorId: known ?? "", members: new Map() })
+          .get(groupKey)!
+      : null;
+    for (const [m, score] of members) {
+      add(platform, m, score);
+      if (group) add(group.members, m, score);
     }
   }
-  if (increments.size === 0 && sets.size === 0) return { refused: 0 };
-  if (latestReceived > 0) add(PLATFORM_RECENT, "r", latestReceived);
+  if (increments.size === 0 && platform.size === 0) return { refused: 0 };
 
-  const keyList = [FENCE, PLATFORM_RECENT];
-  const indexOf = new Map(keyList.map((k, i) => [k, i + 1]));
-  const ref = (k: string) => {
-    let i = indexOf.get(k);
-    if (i === undefined) {
-      keyList.push(k);
-      i = keyList.length;
-      indexOf.set(k, i);
-    }
-    return String(i);
-  };
-  const args: string[] = [String(increments.size)];
-  for (const [k, delta] of increments) {
-    const [us, counterKey] = k.split("\0");
-    args.push(us, ref(counterKey), String(delta));
+  const keyList = [MASHUP_CREATOR_HASH, PLATFORM_RECENT];
+  const [refused, ...misses] = (await redis.eval(
+    RECORD_SCRIPT,
+    keyList,
+    scriptArgs(increments, platform, groups.values(), latestReceived),
+  )) as [number, ...string[]];
+  if (misses.length > 0) {
+    // First sight of these mashups: their owners from Postgres, then their creator-scope members.
+    const found = await fillMashupCreators(redis, misses.map(String), options.creatorsOf);
+    const late = [...found].map(([mashupId, creatorId]) => ({
+      mashupId: "",
+      creatorId,
+      members: groups.get(`m:${mashupId}`)!.members,
+    }));
+    if (late.length > 0) await redis.eval(RECORD_SCRIPT, keyList, scriptArgs(new Map(), new Map(), late, 0));
   }
-  // The platform set always goes out: it carries the dirty marks of the counters.
-  if (!sets.has(PLATFORM_RECENT)) sets.set(PLATFORM_RECENT, new Map());
-  args.push(String(sets.size));
-  for (const [zset, members] of sets) {
-    args.push(ref(zset), String(members.size));
-    for (const [m, score] of members) args.push(String(score), m);
-  }
-  const refused = await redis.eval(RECORD_SCRIPT, keyList, args);
   return { refused: Number(refused) };
 }
 

@@ -21,7 +21,8 @@
 //      deltas in their keys (before 2), or the batch pending (2..4), to be applied by the next run.
 import type { Redis } from "@upstash/redis";
 import type { SupabaseClient } from "@supabase/supabase-js";
-import { FENCE, keys, LAST_HOUR_MS, LEGACY_DIRTY_SET, PLATFORM_RECENT, realtimeNow } from "./realtime.ts";
+import { FENCE_FIELD, keys, LAST_HOUR_MS, LEGACY_DIRTY_SET, PLATFORM_RECENT, realtimeNow } from "./realtime.ts";
+import { MASHUP_CREATOR_HASH } from "./creator_cache.ts";
 import { windowMembersFromDatabase } from "./realtime_from_database.ts";
 
 export const BATCHES = "sync:batches";
@@ -209,18 +210,18 @@ export async function syncRealtime(
 
 // --- reconciliation -------------------------------------------------------------------------
 
-// KEYS: batch list, lock, rt:platform:recent, legacy dirty set, rt:fence.
-// ARGV: token, lock ttl (ms), candidate fence (epoch µs: the caller's clock).
+// KEYS: batch list, lock, rt:platform:recent, legacy dirty set, the creator cache hash (which
+// holds the fence). ARGV: token, lock ttl (ms), candidate fence (epoch µs: the caller's clock).
 // Refuses while a batch is pending (its deltas are neither in Redis counters nor surely in the
-// totals); otherwise, in one atomic step: takes the lock, raises rt:fence past every counted
+// totals); otherwise, in one atomic step: takes the lock, raises the fence past every counted
 // received_at (member r) and the candidate, and returns the fence and every outstanding delta.
 const RECONCILE_READ_SCRIPT = `
 if redis.call('ZCARD', KEYS[1]) > 0 then return -1 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', tonumber(ARGV[2])) then return -2 end
 local counted = tonumber(redis.call('ZSCORE', KEYS[3], 'r') or '0')
-local fence = math.max(tonumber(redis.call('GET', KEYS[5]) or '0'), counted + 1, tonumber(ARGV[3]))
+local fence = math.max(tonumber(redis.call('HGET', KEYS[5], '${FENCE_FIELD}') or '0'), counted + 1, tonumber(ARGV[3]))
 local fenceText = string.format('%.0f', fence)
-redis.call('SET', KEYS[5], fenceText)
+redis.call('HSET', KEYS[5], '${FENCE_FIELD}', fenceText)
 local dirty = {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '+inf', '+inf')) do dirty[#dirty + 1] = string.sub(m, 3) end
 for _, k in ipairs(redis.call('SMEMBERS', KEYS[4])) do dirty[#dirty + 1] = k end
@@ -260,7 +261,7 @@ export async function reconcileRealtime(
   options: { reason?: string } = {},
 ): Promise<ReconcileReport | "pending" | "locked"> {
   const token = crypto.randomUUID();
-  const r = await redis.eval(RECONCILE_READ_SCRIPT, [BATCHES, LOCK, PLATFORM_RECENT, LEGACY_DIRTY_SET, FENCE], [
+  const r = await redis.eval(RECONCILE_READ_SCRIPT, [BATCHES, LOCK, PLATFORM_RECENT, LEGACY_DIRTY_SET, MASHUP_CREATOR_HASH], [
     token,
     "300000",
     String(Date.now() * 1000),
