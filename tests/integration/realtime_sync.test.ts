@@ -267,6 +267,19 @@ Deno.test("reconciliation repairs every drift exactly, in-flight increments incl
   assertEquals(Number(n), 0, "nothing left to repair");
 });
 
+Deno.test("upgrade: counters marked in the old rt:dirty set are still synced, exactly once", async () => {
+  const c = await creatorWithMashups("rt-legacy", 1);
+  const [m] = c.mashups;
+  // What the recording before this version left behind: a delta and its key in rt:dirty.
+  await redis.multi().incrby(`mashup:${m}:plays`, 3).sadd("rt:dirty", `mashup:${m}:plays`).exec();
+  await track([{ type: "mashup_played", mashupId: m, listener: "legacy-1", at: Date.now() }]); // the new way
+  await syncRealtime(redis, service);
+  assertEquals((await totalsOf([m]))[m].plays, 4);
+  assertEquals(await redis.sismember("rt:dirty", `mashup:${m}:plays`), 0);
+  await syncRealtime(redis, service);
+  assertEquals((await totalsOf([m]))[m].plays, 4, "not applied twice");
+});
+
 Deno.test("realtime-sync runs for the service role only", async () => {
   assertEquals((await invokeSync(null)).status, 401);
   const anon = await invokeSync(ANON_KEY);
