@@ -2,7 +2,8 @@
 // only, read by the analytics function's realtime response. docs/realtime.md has the whole design.
 //
 // Keys. Upstash bills per command, so a batch costs one script call that reads the creator cache
-// and the fence in one HMGET and writes one sorted set per scope plus one INCRBY per counter (docs/realtime.md, "Commands per event"):
+// and the fence in one HMGET and writes one sorted set per scope plus one INCRBY per counter
+// (docs/realtime.md, "Commands per event"):
 //   mashup:{id}:<counter>      the plan's counters: increments not yet synced to Postgres
 //   creator:{id}:followers     follows of a creator not yet synced
 //   rt:{scope}:recent          ZSET, one per scope, every window in typed members:
@@ -256,13 +257,15 @@ export async function recordRealtime(
     }
     const members = windowMembers(e, now);
     if (members.length === 0) continue;
-    const known = e.type === "user_followed" ? e.creatorId ?? null : e.mashupId ? e.creatorId ?? null : null;
+    // The creator scope: known (a follow's creator, or given by the caller), else the mashup's
+    // creator, which the script looks up in the cache.
+    const known = e.type === "user_followed" || e.mashupId ? e.creatorId ?? null : null;
     const groupKey = known ? `c:${known}` : e.type !== "user_followed" && e.mashupId ? `m:${e.mashupId}` : null;
-    const group = groupKey
-      ? groups.get(groupKey) ??
-        groups.set(groupKey, { mashupId: known ? "" : e.mashupId!, creatorId: known ?? "", members: new Map() })
-          .get(groupKey)!
-      : null;
+    let group: Group | null = null;
+    if (groupKey) {
+      group = groups.get(groupKey) ?? { mashupId: known ? "" : e.mashupId!, creatorId: known ?? "", members: new Map() };
+      groups.set(groupKey, group);
+    }
     for (const [m, score] of members) {
       add(platform, m, score);
       if (group) add(group.members, m, score);
