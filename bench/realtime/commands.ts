@@ -37,7 +37,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /** Calls per command name since the server started, from redis-server itself. */
 async function commandStats(): Promise<Map<string, number>> {
-  const out = await new Deno.Command("redis-cli", { args: ["-p", env.REDIS_PORT, "info", "commandstats"] }).output();
+  const out = await new Deno.Command("redis-cli", {
+    args: ["-p", env.REDIS_PORT, "info", "commandstats"],
+    env: { REDISCLI_AUTH: env.REDIS_PASSWORD ?? "" },
+  }).output();
   const stats = new Map<string, number>();
   for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
     const m = /^cmdstat_([a-z|_-]+):calls=(\d+)/.exec(line.trim());

@@ -1,15 +1,21 @@
 // The realtime windows with a controlled clock: activeUsers (5 minutes), playingNow (60 seconds),
 // lastHour (the hour up to now, to the millisecond), per creator and platform-wide. The clock is a
-// run-specific hour in 2030, so nothing else written to Redis falls inside these windows.
+// run-specific hour in 2020-2025, so nothing else written to Redis falls inside these windows, and
+// the past, never the future: what a test writes at a past clock is trimmed by the next sync, while
+// a future clock's members would stay until then. Listener names are per run, so entries of
+// earlier runs (sorted sets keep the later time) never count.
 import { assertEquals } from "../_support/assert.ts";
-import { creatorWithMashups, redis, type TestEvent, track } from "../_support/realtime.ts";
-import { readRealtime } from "../../functions/_shared/realtime.ts";
+import { assert } from "../_support/assert.ts";
+import { creatorWithMashups, redis, service, type TestEvent, track } from "../_support/realtime.ts";
+import { keys, readRealtime } from "../../functions/_shared/realtime.ts";
+import { repairRealtimeWindows } from "../../functions/_shared/realtime_sync.ts";
 
 const HOUR = 3_600_000;
 const S = 1000;
 const M = 60 * S;
 // A minute boundary plus 30 s, in an hour no earlier run of this test used.
-const T = Date.UTC(2030, 0, 1) + (Math.floor(Date.now() / 1000) % 50_000) * 3 * HOUR + 30 * S;
+const T = Date.UTC(2020, 0, 1) + (Math.floor(Date.now() / 1000) % 15_000) * 3 * HOUR + 30 * S; // 2020 to 2025
+const RUN = crypto.randomUUID().slice(0, 8);
 const minuteStart = (t: number) => Math.floor(t / M) * M;
 
 Deno.test("realtime windows per creator and platform-wide, with a controlled clock", async () => {
@@ -38,9 +44,20 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
     { type: "mashup_played", mashupId: ma2, listener: "P2", at: T - 60 * M - 30 * S },
     { type: "mashup_liked", mashupId: ma1, listener: "P5", at: T - 2 * HOUR },
   ];
+  for (const e of events) e.listener = `${RUN}-${e.listener}`;
+  // Someone listening right now on the stack, recorded at the real clock.
+  const live = await creatorWithMashups("rt-win-live", 1);
+  await track([{ type: "mashup_played", mashupId: live.mashups[0], listener: `${RUN}-live`, at: Date.now() }]);
+
   // Two batches, the second recorded later, as the track function would.
   await track(events.slice(0, 8), T);
   await track(events.slice(8), T);
+  const platformSet = keys.recent("platform");
+  assert(
+    (await redis.zscore(platformSet, `a|a:${RUN}-live`)) !== null,
+    "the live listener is still in the platform's presence after writes at the test clock",
+  );
+  assert((await redis.zscore(platformSet, `p|${live.mashups[0]}|a:${RUN}-live`)) !== null, "and still playing");
 
   const atT = (scope: Parameters<typeof readRealtime>[0], now = T) => readRealtime(scope, { now, redis });
   const byId = (x: { mashupId: string }, y: { mashupId: string }) => (x.mashupId < y.mashupId ? -1 : 1);
@@ -95,4 +112,30 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
     playingNow: [],
     lastHour: { plays: 0, likes: 0 },
   });
+});
+
+Deno.test("the sync trims the windows: members older than an hour, an idle creator's whole set", async () => {
+  const c = await creatorWithMashups("rt-win-trim", 1);
+  const [m] = c.mashups;
+  const t0 = T + 7 * 24 * HOUR; // a week after the other test's clock: nothing else here
+  await track([{ type: "mashup_played", mashupId: m, listener: `${RUN}-X`, at: t0 }], t0);
+  await track([{ type: "mashup_liked", mashupId: m, listener: `${RUN}-Y`, at: t0 + 30 * M }], t0 + 30 * M);
+  const creatorSet = keys.recent({ creatorId: c.id });
+  const platformSet = keys.recent("platform");
+  const members = async () => ((await redis.zrange<string[]>(creatorSet, 0, -1)) ?? []).map(String).sort();
+  assertEquals((await members()).filter((x) => x.startsWith("a|")), [`a|a:${RUN}-X`, `a|a:${RUN}-Y`]);
+  assertEquals(await redis.pttl(creatorSet), -1, "no TTL on write: the sync trims");
+
+  // The sync at t0 + 61 min: X's play (t0) has left every window, Y's like (t0 + 30 min) has not.
+  await repairRealtimeWindows(redis, service, t0 + 61 * M);
+  const left = await members();
+  assertEquals(left.length, 2, left.join(", "));
+  assert(left.includes(`a|a:${RUN}-Y`) && left.some((x) => x.startsWith("e|likes|")), left.join(", "));
+  assertEquals(await redis.zscore(platformSet, `a|a:${RUN}-X`), null, "trimmed from the platform's set too");
+  assertEquals(await redis.zscore(platformSet, `p|${m}|a:${RUN}-X`), null);
+  assert((await redis.zscore(platformSet, `a|a:${RUN}-Y`)) !== null);
+  // An hour after the creator's last member, the whole set goes, and its entry in the platform's.
+  await repairRealtimeWindows(redis, service, t0 + 91 * M);
+  assertEquals(await redis.exists(creatorSet), 0);
+  assertEquals(await redis.zscore(platformSet, `s|${c.id}`), null);
 });
