@@ -45,5 +45,8 @@ export async function fillMashupCreators(
 
 /** Drops cached owners (a mashup deleted, re-created under another owner, or its id changed). */
 export async function forgetMashupCreators(redis: Redis, mashupIds: string[]): Promise<void> {
-  if (mashupIds.length > 0) await redis.hdel(MASHUP_CREATOR_HASH, ...mashupIds);
+  for (let i = 0; i < mashupIds.length; i += 1000) {
+    const [first, ...rest] = mashupIds.slice(i, i + 1000);
+    if (first) await redis.hdel(MASHUP_CREATOR_HASH, first, ...rest);
+  }
 }

@@ -15,6 +15,7 @@ import {
   repairRealtimeWindows,
   syncRealtime,
 } from "../_shared/realtime_sync.ts";
+import { forgetRetiredMashups } from "../_shared/retired_mashups.ts";
 
 Deno.serve(async (req) => {
   const pre = preflight(req);
@@ -58,7 +59,8 @@ Deno.serve(async (req) => {
     const sync = await syncRealtime(redis, db);
     const windows = await repairRealtimeWindows(redis, db);
     const reconcile = body.reconcile === true ? await reconcileRealtime(redis, db) : undefined;
-    return json({ recovery, sync, windows, reconcile, ms: Math.round(performance.now() - started) }, 200, {
+    const deletedMashups = await forgetRetiredMashups(redis, db);
+    return json({ recovery, sync, windows, reconcile, deletedMashups, ms: Math.round(performance.now() - started) }, 200, {
       "Cache-Control": "no-store",
     });
   } catch (e) {
