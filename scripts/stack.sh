@@ -153,6 +153,7 @@ checkpoint_timeout = 15min
 jit = off
 EOF
   fi
+  ensure_logical_wal
   if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
     touch "$PG_LOG"
@@ -160,6 +161,18 @@ EOF
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PG_LOG" -w -t 60 start >/dev/null
   fi
   wait_for PostgreSQL 30 psql_db -c 'select 1'
+}
+
+# The raw-event publication (supabase/migrations/*_raw_events_publication.sql) is only readable by a
+# subscriber with wal_level = logical. Written to postgresql.auto.conf before the server starts, so
+# a data directory made before this line gets it too (one restart, once). Hosted Supabase has it.
+ensure_logical_wal() {
+  grep -qs "^wal_level = 'logical'" "$PGDATA/postgresql.auto.conf" && return 0
+  if as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+    log "restarting PostgreSQL for wal_level = logical"
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+  fi
+  printf "wal_level = 'logical'\n" >>"$PGDATA/postgresql.auto.conf"
 }
 
 bootstrap_platform() {
