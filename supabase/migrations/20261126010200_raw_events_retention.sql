@@ -56,34 +56,48 @@ set search_path = ''
 as $$
 declare
   v_horizon timestamptz := raw_events.horizon(p_now);
-  v_part record;
+  v_month date;
   v_month_end timestamptz;
+  v_final date[] := '{}';
+  v_part text;
   v_ids bigint;
+  v_parts integer;
   v_dropped integer := 0;
 begin
-  for v_part in
-    select c.relname, pg_catalog.pg_get_expr(c.relpartbound, c.oid) as bound,
-           to_date(right(c.relname, 6), 'YYYYMM') as month
+  -- Decide every month first, then drop: a check must not run on a plan that saw a dropped partition.
+  for v_month in
+    select distinct to_date(right(c.relname, 6), 'YYYYMM')
     from pg_catalog.pg_inherits i
     join pg_catalog.pg_class c on c.oid = i.inhrelid
-    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
     where i.inhparent in ('public.analytics_events'::regclass, 'public.analytics_bot_events'::regclass)
-      and n.nspname = 'raw_events' and c.relname ~ '_p[0-9]{6}$'
-    order by 3
+      and c.relnamespace = 'raw_events'::regnamespace and c.relname ~ '_p[0-9]{6}$'
+    order by 1
   loop
-    v_month_end := (v_part.month + interval '1 month')::timestamp at time zone 'UTC';
+    v_month_end := (v_month + interval '1 month')::timestamp at time zone 'UTC';
     continue when v_month_end > v_horizon;
-    if not raw_events.rollups_final(v_month_end) then
+    if raw_events.rollups_final(v_month_end) then
+      v_final := v_final || v_month;
+    else
       insert into raw_events.maintenance_log (action, month, detail)
-      values ('kept', v_part.month, v_part.relname || ': past the horizon, but its rollups are not final yet');
-      continue;
+      values ('kept', v_month, 'past the horizon, but its rollups are not final yet');
     end if;
-    execute format('drop table raw_events.%I', v_part.relname);
-    delete from public.analytics_event_ids where "timestamp" < v_month_end;
+  end loop;
+
+  foreach v_month in array v_final loop
+    v_parts := 0;
+    foreach v_part in array array['analytics_events', 'analytics_bot_events'] loop
+      v_part := v_part || '_p' || to_char(v_month, 'YYYYMM');
+      if to_regclass('raw_events.' || v_part) is not null then
+        execute format('drop table raw_events.%I', v_part);
+        v_parts := v_parts + 1;
+      end if;
+    end loop;
+    delete from public.analytics_event_ids
+    where "timestamp" < (v_month + interval '1 month')::timestamp at time zone 'UTC';
     get diagnostics v_ids = row_count;
     insert into raw_events.maintenance_log (action, month, partitions, event_ids_deleted, detail)
-    values ('dropped', v_part.month, 1, v_ids, v_part.relname);
-    v_dropped := v_dropped + 1;
+    values ('dropped', v_month, v_parts, v_ids, 'past the horizon ' || v_horizon || ' and final');
+    v_dropped := v_dropped + v_parts;
   end loop;
   return v_dropped;
 end;
