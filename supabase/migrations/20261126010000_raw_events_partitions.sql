@@ -95,6 +95,9 @@ begin
                      v_name, v_parent, v_from, v_to);
       execute format('alter table raw_events.%I enable row level security', v_name);
       execute format('revoke all on raw_events.%I from public, anon, authenticated', v_name);
+      -- No primary key to identify a deleted row by (erasure): a publication of deletes sends the
+      -- whole old row (20261126010400_raw_events_publication.sql). Costs WAL on delete only.
+      execute format('alter table raw_events.%I replica identity full', v_name);
       v_created := v_created + 1;
     end if;
   end loop;

@@ -46,7 +46,7 @@ comment on table raw_events.maintenance_log is
   'Partition maintenance: months created ahead, months dropped after the horizon, months kept past it '
   'because their rollups were not final yet (detail says why).';
 revoke all on raw_events.maintenance_log from public, anon, authenticated;
-grant select on raw_events.maintenance_log to service_role;
+grant select, insert on raw_events.maintenance_log to service_role;
 
 create function raw_events.drop_expired(p_now timestamptz default now())
 returns integer

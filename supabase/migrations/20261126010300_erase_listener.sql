@@ -29,7 +29,7 @@ create table raw_events.erasures (
 comment on table raw_events.erasures is
   'One row per erase_listener call: what kind of id and how many rows; never the id itself.';
 revoke all on raw_events.erasures from public, anon, authenticated;
-grant select on raw_events.erasures to service_role;
+grant select, insert on raw_events.erasures to service_role;
 
 create function public.erase_listener(p_user_id uuid default null, p_anonymous_id text default null)
 returns jsonb

@@ -6,6 +6,10 @@
 -- and a delete is an erasure the warehouse must apply too. Dropping a partition (retention) is
 -- DDL, not published: the warehouse keeps its history. docs/scaling.md says when to use it.
 -- Publishing needs wal_level = logical on the server (scripts/stack.sh sets it; hosted Supabase has it).
+-- Deletes (erasures) are identified by the whole old row: the raw tables have no primary key
+-- (monthly partitions get the same in raw_events.create_month).
+alter table public.analytics_events replica identity full;
+alter table public.analytics_bot_events replica identity full;
 create publication analytics_raw_events
   for table public.analytics_events, public.analytics_bot_events
   with (publish = 'insert, delete', publish_via_partition_root = true);
