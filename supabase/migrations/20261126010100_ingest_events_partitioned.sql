@@ -6,6 +6,9 @@
 --     past retention, or at/after raw_events.ceiling()) is not stored. Its output row says so:
 --     is_new = false with "timestamp" set to the refused time (a duplicate has a null "timestamp").
 --     The batch's other events are stored as usual.
+--   * new optional input field "client_timestamp": the client's own time of an event the track
+--     function stores at receive time (outside its 7-day window). When even that is before the
+--     horizon, the event is refused the same way: a play from past the horizon is not counted today.
 
 create or replace function public.ingest_events(events jsonb)
 returns table (ordinality bigint, id uuid, is_new boolean, "timestamp" timestamptz, listener_key text)
@@ -36,9 +39,10 @@ begin
         select e.*
         from rows from (jsonb_to_recordset(events) as (
           id uuid, type text, properties jsonb, "timestamp" timestamptz, user_id uuid, session_id text,
-          anonymous_id text, country text, device text, bot boolean, user_agent text
+          anonymous_id text, country text, device text, bot boolean, user_agent text,
+          client_timestamp timestamptz
         )) with ordinality as e (id, type, properties, "timestamp", user_id, session_id, anonymous_id,
-                                 country, device, bot, user_agent, ordinality)
+                                 country, device, bot, user_agent, client_timestamp, ordinality)
       ),
       first_of_each_id as (
         select distinct on (i.id) i.* from input i order by i.id, i.ordinality
@@ -46,6 +50,7 @@ begin
       storable as (
         select f.* from first_of_each_id f
         where coalesce(f."timestamp", now()) >= kept_from and coalesce(f."timestamp", now()) < kept_until
+          and (f.client_timestamp is null or f.client_timestamp >= kept_from)
       ),
       stored as (
         insert into public.analytics_events as a
@@ -83,9 +88,9 @@ begin
 
   return query
   with input as (
-    select e.id, e.ordinality, coalesce(e."timestamp", now()) as event_time
-    from rows from (jsonb_to_recordset(events) as (id uuid, "timestamp" timestamptz))
-         with ordinality as e (id, "timestamp", ordinality)
+    select e.id, e.ordinality, coalesce(e."timestamp", now()) as event_time, e.client_timestamp
+    from rows from (jsonb_to_recordset(events) as (id uuid, "timestamp" timestamptz, client_timestamp timestamptz))
+         with ordinality as e (id, "timestamp", client_timestamp, ordinality)
   ),
   new_events as (
     select n.id, n."timestamp", n.listener_key
@@ -97,7 +102,8 @@ begin
   select i.ordinality, i.id,
          (n.id is not null and i.ordinality = f.ordinality) as is_new,
          case when i.ordinality = f.ordinality then coalesce(n."timestamp", case
-           when i.event_time < kept_from or i.event_time >= kept_until then i.event_time end) end,
+           when i.event_time < kept_from or i.event_time >= kept_until then i.event_time
+           when i.client_timestamp < kept_from then i.client_timestamp end) end,
          case when i.ordinality = f.ordinality then n.listener_key end
   from input i
   join first_ordinality f on f.id = i.id
