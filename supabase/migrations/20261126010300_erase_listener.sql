@@ -10,7 +10,7 @@
 --   * their listener rows: public.mashup_listeners under their listener key. These are the only
 --     rollup rows that hold a listener identity, and they outlive dropped raw partitions, so this
 --     works after retention too.
--- What stays (docs/erasure.md): aggregate counts (plays, unique listeners per day and lifetime, watch
+-- What stays (docs/raw-storage.md, "Erasure"): aggregate counts (plays, unique listeners per day and lifetime, watch
 -- time...) hold no identity. Lifetime unique listeners keep counting them: their mashup_listeners
 -- rows are replaced by anonymous tombstones ('x:' || random uuid), so the dashboards do not change;
 -- a later recompute of a day with their events counts without them. Event ids stay in

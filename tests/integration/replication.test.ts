@@ -31,9 +31,9 @@ Deno.test("a second PostgreSQL subscribed to the raw-event publication receives 
 
     // A late event two months back (an importer's service-role RPC call): another partition.
     const lateId = uuid();
-    const [late] = await sql<{ ts: Date; partition: string }[]>`
+    const [late] = await sql<{ ts: Date }[]>`
       select (date_trunc('month', now() at time zone 'UTC') - interval '2 months' + interval '5 days')
-               at time zone 'UTC' as ts, '' as partition`;
+               at time zone 'UTC' as ts`;
     const { data, error } = await serviceClient().rpc("ingest_events", {
       events: [{
         id: lateId,
