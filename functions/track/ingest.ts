@@ -38,7 +38,12 @@ type IngestRow = {
 };
 
 /** rows[i] came from the request's events[indexes[i]]. */
-type Prepared = { rows: IngestRow[]; indexes: number[]; rejected: TrackResponse["rejected"]; ignored: number };
+type Prepared = {
+  rows: IngestRow[];
+  indexes: number[];
+  rejected: TrackResponse["rejected"];
+  ignored: number;
+};
 
 /** Validation, identity and enrichment of every event; nothing here talks to a database. */
 export function prepare(received: Received[], ctx: RequestContext): Prepared {

@@ -11,7 +11,8 @@ const isRoot = Deno.uid() === 0;
 
 async function run(cmd: string, args: string[]): Promise<string> {
   // The server refuses to run as root: as root, run it as the postgres user (as scripts/stack.sh does).
-  const command = isRoot ? new Deno.Command("runuser", { args: ["-u", "postgres", "--", cmd, ...args] })
+  const command = isRoot
+    ? new Deno.Command("runuser", { args: ["-u", "postgres", "--", cmd, ...args] })
     : new Deno.Command(cmd, { args });
   const out = await command.output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
@@ -72,16 +73,39 @@ export async function startSubscriber(): Promise<Subscriber> {
   };
 
   try {
-    await run(`${PG_BIN}/initdb`, ["-D", dir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]);
+    await run(`${PG_BIN}/initdb`, [
+      "-D",
+      dir,
+      "-U",
+      "postgres",
+      "--auth=trust",
+      "--encoding=UTF8",
+      "--locale=C.UTF-8",
+    ]);
     await run(`${PG_BIN}/pg_ctl`, [
-      "-D", dir, "-w", "-t", "60", "-l", `${dir}/server.log`,
-      "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c shared_buffers=16MB -c timezone=UTC`,
+      "-D",
+      dir,
+      "-w",
+      "-t",
+      "60",
+      "-l",
+      `${dir}/server.log`,
+      "-o",
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c shared_buffers=16MB -c timezone=UTC`,
       "start",
     ]);
     started = true;
-    sql = postgres({ host: "127.0.0.1", port, user: "postgres", database: "postgres", max: 1, onnotice: () => {} });
+    sql = postgres({
+      host: "127.0.0.1",
+      port,
+      user: "postgres",
+      database: "postgres",
+      max: 1,
+      onnotice: () => {},
+    });
     await sql.unsafe(SUBSCRIBER_SCHEMA);
-    const conn = `host=127.0.0.1 port=${publisherPort} dbname=postgres user=postgres password=postgres sslmode=disable`;
+    const conn =
+      `host=127.0.0.1 port=${publisherPort} dbname=postgres user=postgres password=postgres sslmode=disable`;
     // copy_data = false: the test is about what arrives from now on, not the demo history.
     await sql.unsafe(
       `create subscription ${subscription} connection '${conn}' publication analytics_raw_events

@@ -50,7 +50,9 @@ async function snapshot(sql: postgres.Sql) {
     ]
   ) {
     const [r] = await sql<{ digest: string }[]>`
-      select md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as digest from ${sql("public." + t)} x`;
+      select md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as digest from ${
+      sql("public." + t)
+    } x`;
     rollups[t] = r.digest;
   }
   const [dash] = await sql<{ body: unknown }[]>`
@@ -88,9 +90,19 @@ Deno.test("an existing database with the demo data migrates to partitions in pla
       select id, "timestamp" as ts from public.analytics_events order by "timestamp" limit 1`;
     const resent = await db<{ is_new: boolean }[]>`
       select is_new from public.ingest_events(${
-      db.json([{ id: stored.id, type: "mashup_liked", properties: {}, session_id: "s", timestamp: new Date().toISOString() }])
+      db.json([{
+        id: stored.id,
+        type: "mashup_liked",
+        properties: {},
+        session_id: "s",
+        timestamp: new Date().toISOString(),
+      }])
     }::jsonb)`;
-    assertEquals(resent.map((r) => r.is_new), [false], "a migrated id resent in another month is a duplicate");
+    assertEquals(
+      resent.map((r) => r.is_new),
+      [false],
+      "a migrated id resent in another month is a duplicate",
+    );
   } finally {
     await db.end({ timeout: 5 });
     await admin.unsafe(`drop database if exists ${name} with (force)`);

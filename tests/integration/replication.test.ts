@@ -13,7 +13,9 @@ async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) =>
   for (;;) {
     const value = await probe();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(value)}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(value)}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -62,7 +64,10 @@ Deno.test("a second PostgreSQL subscribed to the raw-event publication receives 
     assertEquals(received[0].timestamp.getTime(), late.ts.getTime());
     await waitFor(
       "the bot row",
-      () => subscriber.sql<{ n: number }[]>`select count(*)::int as n from public.analytics_bot_events where id = ${bot.id}`,
+      () =>
+        subscriber.sql<
+          { n: number }[]
+        >`select count(*)::int as n from public.analytics_bot_events where id = ${bot.id}`,
       (rows) => rows[0].n === 1,
     );
 

@@ -26,7 +26,11 @@ Deno.test("an event older than the retention horizon is refused with its field n
   for (const r of res.body.rejected) {
     assert(new RegExp(`^events\\[${r.index}\\]\\.timestamp: .*retention horizon`).test(r.error), r.error);
   }
-  assertEquals((await storedEvents([beforeHorizon.id, longBefore.id])).length, 0, "refused events are not stored");
+  assertEquals(
+    (await storedEvents([beforeHorizon.id, longBefore.id])).length,
+    0,
+    "refused events are not stored",
+  );
   assertEquals((await storedEvents([insideHorizon.id])).length, 1);
 
   // Sent again: the same clear answer (not a duplicate), and nothing breaks.
