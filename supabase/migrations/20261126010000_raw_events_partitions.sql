@@ -190,9 +190,10 @@ create trigger analytics_events_claim_id before insert on public.analytics_event
   for each row execute function raw_events.claim_event_id();
 
 -- Indexes (every one is created on each partition). The plan's (user_id, timestamp) and
--- (event_type, timestamp) b-trees are gone: no reader looks raw events up by user, every reader
--- of a type also bounds the time (a partition, then BRIN), and together they cost 120 bytes an
--- event. Erasure, the one reader by user, scans (docs/scaling.md).
+-- (event_type, timestamp) b-trees are gone: the only reader by user counts mashup_created events
+-- (a partial index below), every reader of a type also bounds the time (a partition, then BRIN),
+-- and together they cost 120 bytes an event. Erasure, the other reader by user, scans
+-- (docs/raw-storage.md).
 -- Time ranges (one UTC day for the day jobs, what arrived since for the incremental job): BRIN,
 -- a few pages per partition; events arrive roughly in time order, exactly in received_at order.
 create index idx_analytics_events_timestamp on public.analytics_events using brin ("timestamp")
@@ -207,6 +208,11 @@ create index idx_analytics_events_play on public.analytics_events (lower(propert
 create index idx_analytics_events_followed_creator
   on public.analytics_events (lower(properties ->> 'creator_id'), "timestamp")
   where event_type = 'user_followed';
+-- mashups_created of one creator and day (recompute_user_days probes it per user and day; without
+-- it each probe reads the whole day). Partial: creations are rare, so it costs almost nothing.
+create index idx_analytics_events_created_by_user
+  on public.analytics_events (user_id, "timestamp")
+  where event_type = 'mashup_created';
 
 alter table public.analytics_events enable row level security;
 revoke insert, update, delete, truncate on public.analytics_events from anon, authenticated;
