@@ -58,7 +58,7 @@ declare
   v_horizon timestamptz := raw_events.horizon(p_now);
   v_month date;
   v_month_end timestamptz;
-  v_final date[] := '{}';
+  v_final date[] := '{}'::date[];
   v_part text;
   v_ids bigint;
   v_parts integer;
