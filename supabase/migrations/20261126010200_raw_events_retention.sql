@@ -93,7 +93,8 @@ begin
       end if;
     end loop;
     delete from public.analytics_event_ids
-    where "timestamp" < (v_month + interval '1 month')::timestamp at time zone 'UTC';
+    where "timestamp" >= v_month::timestamp at time zone 'UTC'
+      and "timestamp" < (v_month + interval '1 month')::timestamp at time zone 'UTC';
     get diagnostics v_ids = row_count;
     insert into raw_events.maintenance_log (action, month, partitions, event_ids_deleted, detail)
     values ('dropped', v_month, v_parts, v_ids, 'past the horizon ' || v_horizon || ' and final');
