@@ -18,6 +18,8 @@ select results_eq($$ select schedule, command from cron.job where jobname = 'agg
   'the incremental job runs every 5 minutes');
 
 -- Fixture ------------------------------------------------------------------------------------------
+-- Fixed dates in March 2026: keep their month's raw partition whatever today's retention horizon.
+select raw_events.create_month('2026-03-01');
 select tests.create_supabase_user(x) from unnest(array['creator_a', 'creator_b', 'fan1', 'fan2', 'fan3']) as x;
 insert into public.mashups (id, creator_id, title, duration_seconds) values
   ('cccccccc-0000-4000-8000-00000000000a', tests.get_supabase_uid('creator_a'), 'A one', 200),
