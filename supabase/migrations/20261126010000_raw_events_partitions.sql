@@ -145,6 +145,22 @@ security invoker
 set search_path = ''
 as $$
 begin
+  if tg_op = 'UPDATE' then
+    -- An update of "timestamp" into another month moves the row: PostgreSQL deletes it from this
+    -- partition, then inserts it into the other one, firing BEFORE INSERT there. That insert is the
+    -- same event, not a resend: let it through (and keep the id's time current for retention).
+    if new."timestamp" is distinct from old."timestamp" then
+      update public.analytics_event_ids set "timestamp" = new."timestamp" where id = old.id;
+      if to_char(new."timestamp" at time zone 'UTC', 'YYYYMM') <> right(tg_table_name, 6) then
+        perform set_config('raw_events.moving_id', old.id::text, true);
+      end if;
+    end if;
+    return new;
+  end if;
+  if current_setting('raw_events.moving_id', true) = new.id::text then
+    perform set_config('raw_events.moving_id', '', true);
+    return new;
+  end if;
   insert into public.analytics_event_ids (id, "timestamp") values (new.id, new."timestamp")
   on conflict (id) do nothing;
   if not found then
@@ -155,7 +171,8 @@ end;
 $$;
 comment on function raw_events.claim_event_id() is
   'BEFORE INSERT on the raw tables: claims the event id in analytics_event_ids; skips the row when '
-  'the id is already stored (in any month, or earlier in the same statement).';
+  'the id is already stored (in any month, or earlier in the same statement). BEFORE UPDATE: lets a '
+  'row moved to another month by an update of "timestamp" be inserted there.';
 
 -- analytics_events, partitioned -----------------------------------------------------------------------
 alter table public.analytics_events rename to analytics_events_unpartitioned;
@@ -187,6 +204,8 @@ comment on column public.analytics_events.listener_key is
   'u:<user id>, else a:<anonymous id>, else s:<session id>: who counts as one listener.';
 
 create trigger analytics_events_claim_id before insert on public.analytics_events
+  for each row execute function raw_events.claim_event_id();
+create trigger analytics_events_move_id before update on public.analytics_events
   for each row execute function raw_events.claim_event_id();
 
 -- Indexes (every one is created on each partition). The plan's (user_id, timestamp) and
@@ -238,6 +257,8 @@ comment on column public.analytics_bot_events.user_agent is
   'The User-Agent the bot detection matched (truncated to 512 characters).';
 
 create trigger analytics_bot_events_claim_id before insert on public.analytics_bot_events
+  for each row execute function raw_events.claim_event_id();
+create trigger analytics_bot_events_move_id before update on public.analytics_bot_events
   for each row execute function raw_events.claim_event_id();
 create index idx_analytics_bot_events_received on public.analytics_bot_events using brin (received_at);
 

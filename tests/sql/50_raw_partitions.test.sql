@@ -4,7 +4,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(21);
+select plan(24);
 
 select is((select c.relkind::text from pg_class c where c.oid = 'public.analytics_events'::regclass), 'p',
   'analytics_events is partitioned');
@@ -86,6 +86,17 @@ select is((select count(*) from public.analytics_events where id = 'aaaaaaaa-500
 select is((select is_new from public.ingest_events(jsonb_build_array(jsonb_build_object(
   'id', 'aaaaaaaa-5000-4000-8000-000000000001', 'type', 'mashup_liked', 'properties', '{}'::jsonb,
   'bot', true, 'user_agent', 'Googlebot')))), false, 'a bot event cannot reuse a stored id');
+
+-- An update moving an event into another month (re-anchoring demo data does this) keeps it, once.
+update public.analytics_events set "timestamp" = "timestamp" + interval '1 month' where id = (select id from late);
+select is((select e.tableoid::regclass::text from public.analytics_events e where e.id = (select id from late)),
+  'raw_events.analytics_events_p' || to_char((select ts + interval '1 month' from late) at time zone 'UTC', 'YYYYMM'),
+  'an update of "timestamp" into another month moves the event there');
+select is((select "timestamp" from public.analytics_event_ids where id = (select id from late)),
+  (select ts + interval '1 month' from late), 'its id follows it (retention deletes ids by time)');
+select is((select count(*) from public.ingest_events(jsonb_build_array(jsonb_build_object(
+  'id', (select id from late), 'type', 'mashup_liked', 'properties', '{}'::jsonb, 'session_id', 's-late'))) where is_new),
+  0::bigint, 'and a resend of the moved event is still a duplicate');
 
 -- Outside the kept range: refused with the refused time, the batch's other events stored.
 create temporary table outside on commit drop as
