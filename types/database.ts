@@ -621,6 +621,19 @@ export type Database = {
         Args: { p_end: string; p_start: string; p_summary: Json; p_tz: string };
         Returns: Json;
       };
+      dashboard_date_parameter: {
+        Args: { p_name: string; p_value: string };
+        Returns: string;
+      };
+      dashboard_limit_parameter: { Args: { p_limit: Json }; Returns: number };
+      dashboard_mashup_id_parameter: {
+        Args: { p_mashup_id: string };
+        Returns: string;
+      };
+      dashboard_parameters: {
+        Args: { p_end: string; p_start: string; p_tz: string };
+        Returns: Record<string, unknown>;
+      };
       dashboard_period_bounds: {
         Args: { p_end: string; p_start: string; p_tz: string };
         Returns: Record<string, unknown>;
@@ -631,9 +644,9 @@ export type Database = {
       };
       get_creator_dashboard: {
         Args: {
-          p_end: string;
-          p_limit?: number;
-          p_start: string;
+          p_end?: string;
+          p_limit?: Json;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;
@@ -641,18 +654,18 @@ export type Database = {
       get_creator_dashboard_with_comparison: {
         Args: {
           p_compare?: string;
-          p_end: string;
-          p_limit?: number;
-          p_start: string;
+          p_end?: string;
+          p_limit?: Json;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;
       };
       get_mashup_analytics: {
         Args: {
-          p_end: string;
-          p_mashup_id: string;
-          p_start: string;
+          p_end?: string;
+          p_mashup_id?: string;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;
@@ -660,9 +673,9 @@ export type Database = {
       get_mashup_analytics_with_comparison: {
         Args: {
           p_compare?: string;
-          p_end: string;
-          p_mashup_id: string;
-          p_start: string;
+          p_end?: string;
+          p_mashup_id?: string;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;
@@ -725,6 +738,13 @@ export type Database = {
       refresh_materialized_views: {
         Args: Record<PropertyKey, never>;
         Returns: undefined;
+      };
+      retired_mashup_ids: {
+        Args: { p_after?: string; p_limit?: number };
+        Returns: {
+          id: string;
+          retired_at: string;
+        }[];
       };
       update_realtime_stats: {
         Args: { p_batch_id: string; p_deltas: Json };

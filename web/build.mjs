@@ -8,7 +8,7 @@
 // With SUPABASE_ANON_KEY set it also writes web/dist/config.json ({ anonKey }), the page's only
 // runtime setting: the project's publishable key for the base URL the page is served from.
 import { build } from "esbuild";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, copyFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -37,6 +37,7 @@ const stale = force || !existsSync(STAMP) || newestMtime(inputs) > statSync(STAM
 if (stale) {
   const started = Date.now();
   mkdirSync(DIST, { recursive: true });
+  for (const f of readdirSync(DIST)) if (f.endsWith(".map")) rmSync(join(DIST, f));
   const result = await build({
     entryPoints: { app: join(WEB, "src", "main.ts"), styles: join(WEB, "src", "styles.css") },
     outdir: DIST,
@@ -45,7 +46,9 @@ if (stale) {
     platform: "browser",
     target: ["chrome110", "firefox110", "safari16"],
     minify: true,
-    sourcemap: "linked",
+    // No source maps: the served page is the production page, and its maps would hand out the
+    // unminified source. (esbuild's `--sourcemap` is one flag away when debugging locally.)
+    sourcemap: false,
     legalComments: "linked",
     metafile: true,
     logLevel: "warning",

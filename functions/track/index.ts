@@ -6,18 +6,25 @@
 import { AuthError, callerFrom } from "../_shared/auth.ts";
 import { preflight } from "../_shared/cors.ts";
 import { directDb } from "../_shared/db.ts";
-import { json, jsonError } from "../_shared/http.ts";
+import { internalError, json, jsonError } from "../_shared/http.ts";
 import { countryFrom } from "./enrich.ts";
 import { countRealtime, prepare, type Received, store } from "./ingest.ts";
 import { fromPostHogEvent, postHogBatch } from "./posthog.ts";
+import { answerPostHogEndpoint, badToken, postHogEndpointOf } from "./posthog_endpoints.ts";
 import { nativeBatch, nativeBody, postHogBody, RequestError, wireFormatOf } from "./request.ts";
+import { checkRateLimits } from "./rate_limit.ts";
 
-Deno.serve(async (req) => {
+Deno.serve({ onError: internalError }, async (req) => {
   const receivedAt = new Date();
   const timing = new ServerTiming();
   const pre = preflight(req);
   if (pre) return pre;
-  const format = wireFormatOf(new URL(req.url).pathname);
+  const pathname = new URL(req.url).pathname;
+  // posthog-js's config and flags requests: answered like a PostHog project without flags.
+  const sideEndpoint = postHogEndpointOf(pathname.replace(/^\/track(?=\/|$)/, "").replace(/\/+$/, ""));
+  if (sideEndpoint === "bad-token") return badToken();
+  if (sideEndpoint) return await answerPostHogEndpoint(req, sideEndpoint);
+  const format = wireFormatOf(pathname);
   if (!format) {
     return jsonError(404, "not found: POST to /track or to PostHog's /track/capture, /batch, /e", "path");
   }
@@ -50,6 +57,17 @@ Deno.serve(async (req) => {
 
   timing.mark("parse");
 
+  // limit: anonymous traffic per client and per anonymous id (docs/ingestion.md, Rate limits)
+  const refusal = await checkRateLimits(caller, req.headers, received);
+  if (refusal) {
+    const retry = refusal.retryAfterSeconds;
+    return jsonError(refusal.status, refusal.error, refusal.field, retry ? { retry_after: retry } : {}, {
+      // A browser on another origin reads Retry-After only when it is exposed.
+      ...(retry ? { "Retry-After": String(retry), "Access-Control-Expose-Headers": "Retry-After" } : {}),
+    });
+  }
+  timing.mark("limit");
+
   // authorize + enrich: identity from the verified token only, enrichment from the request
   const prepared = prepare(received, {
     caller,
@@ -77,7 +95,7 @@ Deno.serve(async (req) => {
   const { response } = outcome;
   const nothingTaken = response.rejected.length > 0 &&
     response.accepted + response.duplicates + response.ignored === 0;
-  if (nothingTaken) return json({ error: "no valid event in the request", ...response }, 400, timing.header());
+  if (nothingTaken) return json({ error: "no valid event in the request", field: "events", ...response }, 400, timing.header());
   return json(response, 200, { "Cache-Control": "no-store", ...timing.header() });
 });
 

@@ -7,6 +7,10 @@ import { API_URL, ENV, serviceClient } from "./env.ts";
 
 export const TRACK_URL = `${API_URL}/functions/v1/track`;
 
+/** The functions runtime itself, behind the gateway (STACK_PORT + 8): where hosted Supabase's edge,
+ * which sets the trusted country header, would forward a request. The gateway drops a client's copy. */
+export const RUNTIME_URL = `http://127.0.0.1:${Number(new URL(API_URL).port) + 8}`;
+
 export const UA = {
   iphone:
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
@@ -52,7 +56,28 @@ export function validProperties(type: EventType, ids = { mashup: uuid(), play: u
   return all[type];
 }
 
-/** A valid anonymous event of `type` with a fresh id. */
+/**
+ * fetch from a loopback address of its own (127.x.y.z), which the gateway passes on as the client
+ * IP: each call is a new client for track's per-IP rate limit, so tests that are not about rate
+ * limits never share a bucket (tests/integration/rate_limits.test.ts tests the limits).
+ */
+export async function fetchAsNewClient(input: string | URL, init: RequestInit = {}): Promise<Response> {
+  const b = crypto.getRandomValues(new Uint8Array(3));
+  const client = Deno.createHttpClient({ localAddress: `127.${b[0]}.${b[1]}.${Math.max(2, b[2])}` } as Deno.CreateHttpClientOptions);
+  try {
+    const res = await fetch(input, { ...init, client } as RequestInit);
+    const body = new Uint8Array(await res.arrayBuffer());
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * A valid anonymous event of `type` with a fresh id, and an anonymous id of its own (so tests never
+ * share track's per-anonymous-id rate-limit bucket); `anon-test-` marks it for
+ * tests/_support/cleanup.sql.
+ */
 export function validEvent(
   type: EventType,
   extra: Record<string, unknown> = {},
@@ -60,7 +85,7 @@ export function validEvent(
   return {
     type,
     id: uuid(),
-    anonymous_id: "anon-test",
+    anonymous_id: `anon-test-${crypto.randomUUID().slice(0, 8)}`,
     session_id: "sess-test",
     properties: validProperties(type),
     ...extra,
@@ -70,7 +95,7 @@ export function validEvent(
 /** POSTs a body to the track function (path under /track), as a phone's browser unless told otherwise. */
 export async function track(
   body: unknown,
-  init: { token?: string; headers?: Record<string, string>; path?: string; raw?: BodyInit } = {},
+  init: { token?: string; headers?: Record<string, string>; path?: string; raw?: BodyInit; behindEdge?: boolean } = {},
 ): Promise<{ status: number; body: TrackResponse & { error?: string; field?: string }; headers: Headers }> {
   const headers: Record<string, string> = {
     "Content-Type": "application/json",
@@ -78,7 +103,8 @@ export async function track(
     ...init.headers,
   };
   if (init.token) headers.Authorization = `Bearer ${init.token}`;
-  const res = await fetch(`${TRACK_URL}${init.path ?? ""}`, {
+  const url = init.behindEdge ? `${RUNTIME_URL}/track` : TRACK_URL;
+  const res = await fetchAsNewClient(`${url}${init.path ?? ""}`, {
     method: "POST",
     headers,
     body: init.raw ?? JSON.stringify(body),
