@@ -9,7 +9,10 @@ import postgres from "postgres";
 import { ENV } from "../_support/env.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
+// This branch's migrations (issue 11's range) are what is compared; the later ones (other issues'
+// some needing pg_cron) are applied by every `npm start` on top of them.
 const FIRST_PARTITIONED = "20261126010000";
+const AFTER_PARTITIONED = "20261126020000";
 
 async function psql(url: string, file: string): Promise<void> {
   const out = await new Deno.Command("psql", {
@@ -20,11 +23,11 @@ async function psql(url: string, file: string): Promise<void> {
   if (!out.success) throw new Error(`psql -f ${file}: ${new TextDecoder().decode(out.stderr)}`);
 }
 
-function migrations(before: boolean): string[] {
+function migrations(from: string, to: string): string[] {
   return [...Deno.readDirSync(`${ROOT}supabase/migrations`)]
     .map((f) => f.name)
     .filter((n) => n.endsWith(".sql") && !n.endsWith("_cron.sql"))
-    .filter((n) => before ? n < FIRST_PARTITIONED : n >= FIRST_PARTITIONED)
+    .filter((n) => n >= from && n < to)
     .sort()
     .map((n) => `${ROOT}supabase/migrations/${n}`);
 }
@@ -69,7 +72,7 @@ Deno.test("an existing database with the demo data migrates to partitions in pla
   const db = postgres(url.toString(), { max: 1, onnotice: () => {} });
   try {
     await psql(url.toString(), `${ROOT}sql/bootstrap.sql`);
-    for (const f of migrations(true)) await psql(url.toString(), f);
+    for (const f of migrations("", FIRST_PARTITIONED)) await psql(url.toString(), f);
     await psql(url.toString(), `${ROOT}supabase/seed.sql`);
     const [{ kind }] = await db<{ kind: string }[]>`
       select relkind::text as kind from pg_class where oid = 'public.analytics_events'::regclass`;
@@ -77,7 +80,7 @@ Deno.test("an existing database with the demo data migrates to partitions in pla
     const before = await snapshot(db);
     assert(before.raw.n > 10_000, `the demo data is loaded (${before.raw.n} events)`);
 
-    for (const f of migrations(false)) await psql(url.toString(), f);
+    for (const f of migrations(FIRST_PARTITIONED, AFTER_PARTITIONED)) await psql(url.toString(), f);
     const [{ kindAfter }] = await db<{ kindAfter: string }[]>`
       select relkind::text as "kindAfter" from pg_class where oid = 'public.analytics_events'::regclass`;
     assertEquals(kindAfter, "p", "after: partitioned");
