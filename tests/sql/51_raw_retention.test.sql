@@ -109,12 +109,12 @@ create function pg_temp.capture(p_phase text) returns void language plpgsql as $
 begin
   perform tests.authenticate_as_service_role();
   insert into responses select p_phase, 'platform dashboard', p.p_start, p.p_end, p.tz, null,
-    public.get_creator_dashboard(p.p_start, p.p_end, p.tz, 100) from periods p;
+    public.get_creator_dashboard(p.p_start::text, p.p_end::text, p.tz, '100'::jsonb) from periods p;
   perform tests.authenticate_as('retention creator');
   insert into responses select p_phase, 'creator dashboard', p.p_start, p.p_end, p.tz, null,
-    public.get_creator_dashboard(p.p_start, p.p_end, p.tz, 100) from periods p;
+    public.get_creator_dashboard(p.p_start::text, p.p_end::text, p.tz, '100'::jsonb) from periods p;
   insert into responses select p_phase, 'mashup', p.p_start, p.p_end, p.tz, m.id,
-    public.get_mashup_analytics(m.id, p.p_start, p.p_end, p.tz)
+    public.get_mashup_analytics(m.id::text, p.p_start::text, p.p_end::text, p.tz)
   from periods p cross join public.mashups m where m.title like 'retention mashup %';
   perform tests.clear_authentication();
   insert into responses select p_phase, 'lifetime', null, null, null, l.mashup_id, to_jsonb(l)
