@@ -36,6 +36,21 @@ export type Database = {
         };
         Relationships: [];
       };
+      analytics_event_ids: {
+        Row: {
+          id: string;
+          timestamp: string;
+        };
+        Insert: {
+          id: string;
+          timestamp: string;
+        };
+        Update: {
+          id?: string;
+          timestamp?: string;
+        };
+        Relationships: [];
+      };
       analytics_events: {
         Row: {
           anonymous_id: string | null;
@@ -78,57 +93,6 @@ export type Database = {
           session_id?: string | null;
           timestamp?: string;
           user_id?: string | null;
-        };
-        Relationships: [];
-      };
-      creator_daily_breakdowns: {
-        Row: {
-          country: string;
-          creator_id: string;
-          date: string;
-          device: string;
-          plays: number;
-          source: string;
-        };
-        Insert: {
-          country: string;
-          creator_id: string;
-          date: string;
-          device: string;
-          plays: number;
-          source: string;
-        };
-        Update: {
-          country?: string;
-          creator_id?: string;
-          date?: string;
-          device?: string;
-          plays?: number;
-          source?: string;
-        };
-        Relationships: [];
-      };
-      creator_quarter_hour_stats: {
-        Row: {
-          bucket_start: string;
-          creator_id: string;
-          likes: number;
-          plays: number;
-          shares: number;
-        };
-        Insert: {
-          bucket_start: string;
-          creator_id: string;
-          likes?: number;
-          plays?: number;
-          shares?: number;
-        };
-        Update: {
-          bucket_start?: string;
-          creator_id?: string;
-          likes?: number;
-          plays?: number;
-          shares?: number;
         };
         Relationships: [];
       };
@@ -653,20 +617,6 @@ export type Database = {
         Returns: undefined;
       };
       check_compare: { Args: { p_compare: string }; Returns: undefined };
-      dashboard_breakdown_totals: {
-        Args: {
-          p_creators: string[];
-          p_from: string;
-          p_mashups: string[];
-          p_to: string;
-        };
-        Returns: {
-          country: string;
-          device: string;
-          plays: number;
-          source: string;
-        }[];
-      };
       dashboard_comparison: {
         Args: { p_end: string; p_start: string; p_summary: Json; p_tz: string };
         Returns: Json;
@@ -680,14 +630,6 @@ export type Database = {
         Args: { p_mashup_id: string };
         Returns: string;
       };
-      dashboard_mashup_totals: {
-        Args: { p_from: string; p_mashups: string[]; p_to: string };
-        Returns: {
-          likes: number;
-          mashup_id: string;
-          plays: number;
-        }[];
-      };
       dashboard_parameters: {
         Args: { p_end: string; p_start: string; p_tz: string };
         Returns: Record<string, unknown>;
@@ -696,9 +638,9 @@ export type Database = {
         Args: { p_end: string; p_start: string; p_tz: string };
         Returns: Record<string, unknown>;
       };
-      dashboard_period_parts: {
-        Args: { p_from: string; p_to: string };
-        Returns: Record<string, unknown>;
+      erase_listener: {
+        Args: { p_anonymous_id?: string; p_user_id?: string };
+        Returns: Json;
       };
       get_creator_dashboard: {
         Args: {
