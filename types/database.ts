@@ -96,6 +96,57 @@ export type Database = {
         };
         Relationships: [];
       };
+      creator_daily_breakdowns: {
+        Row: {
+          country: string;
+          creator_id: string;
+          date: string;
+          device: string;
+          plays: number;
+          source: string;
+        };
+        Insert: {
+          country: string;
+          creator_id: string;
+          date: string;
+          device: string;
+          plays: number;
+          source: string;
+        };
+        Update: {
+          country?: string;
+          creator_id?: string;
+          date?: string;
+          device?: string;
+          plays?: number;
+          source?: string;
+        };
+        Relationships: [];
+      };
+      creator_quarter_hour_stats: {
+        Row: {
+          bucket_start: string;
+          creator_id: string;
+          likes: number;
+          plays: number;
+          shares: number;
+        };
+        Insert: {
+          bucket_start: string;
+          creator_id: string;
+          likes?: number;
+          plays?: number;
+          shares?: number;
+        };
+        Update: {
+          bucket_start?: string;
+          creator_id?: string;
+          likes?: number;
+          plays?: number;
+          shares?: number;
+        };
+        Relationships: [];
+      };
       creator_realtime_totals: {
         Row: {
           creator_id: string;
@@ -617,6 +668,20 @@ export type Database = {
         Returns: undefined;
       };
       check_compare: { Args: { p_compare: string }; Returns: undefined };
+      dashboard_breakdown_totals: {
+        Args: {
+          p_creators: string[];
+          p_from: string;
+          p_mashups: string[];
+          p_to: string;
+        };
+        Returns: {
+          country: string;
+          device: string;
+          plays: number;
+          source: string;
+        }[];
+      };
       dashboard_comparison: {
         Args: { p_end: string; p_start: string; p_summary: Json; p_tz: string };
         Returns: Json;
@@ -630,12 +695,24 @@ export type Database = {
         Args: { p_mashup_id: string };
         Returns: string;
       };
+      dashboard_mashup_totals: {
+        Args: { p_from: string; p_mashups: string[]; p_to: string };
+        Returns: {
+          likes: number;
+          mashup_id: string;
+          plays: number;
+        }[];
+      };
       dashboard_parameters: {
         Args: { p_end: string; p_start: string; p_tz: string };
         Returns: Record<string, unknown>;
       };
       dashboard_period_bounds: {
         Args: { p_end: string; p_start: string; p_tz: string };
+        Returns: Record<string, unknown>;
+      };
+      dashboard_period_parts: {
+        Args: { p_from: string; p_to: string };
         Returns: Record<string, unknown>;
       };
       erase_listener: {

@@ -191,8 +191,7 @@ begin
            'source', (array['direct', 'twitter', null])[1 + ev.i % 3])),
          ev.ts, 'sess-' || ev.who, case when ev.who % 3 = 1 then 'anon-' || ev.who end, p_received,
          (array['US', 'IN', null])[1 + ev.i % 3], (array['mobile', 'desktop'])[1 + ev.i % 2]
-  from ev
-  on conflict (id) do nothing;
+  from ev;
   get diagnostics n = row_count;
   return n;
 end;
