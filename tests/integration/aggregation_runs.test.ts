@@ -57,8 +57,11 @@ Deno.test("incremental: after an outage it catches up in steps of at most 6 hour
   const [{ id: mashup }] = await sql<{ id: string }[]>`insert into public.mashups (creator_id, title, duration_seconds)
     values (${creator.id}, 'catch-up mix', 120) returning id`;
   // In one transaction that holds the queue (other sessions' inserts wait a moment), so neither the
-  // stack's own 5-minute job nor events from other tests change what these runs see.
+  // stack's own 5-minute job nor events from other tests change what these runs see. The aggregation
+  // lock first, then the queue: the order every aggregation writer takes them in (a job that holds
+  // the lock and waits for the queue would otherwise deadlock with this test).
   const [first, second] = await sql.begin(async (tx) => {
+    await tx`select aggregation.lock(true)`;
     await tx`lock table aggregation.pending_events in exclusive mode`;
     await tx`select aggregation.run_incremental(p_lag => '0', p_max_window => '1000 years', p_wait => true)`; // empty the queue
     await tx`insert into public.analytics_events (event_type, properties, "timestamp", session_id, received_at)
