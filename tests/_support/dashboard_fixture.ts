@@ -3,6 +3,7 @@
 // daylight-saving time on 2026-03-08 inside the period), and the numbers the API must return,
 // computed here in TypeScript straight from the fixture's raw events, independently of the SQL.
 import { sql } from "./db.ts";
+import { rng } from "./rng.ts";
 
 export type FixtureEvent = {
   id: string;
@@ -19,16 +20,6 @@ export type FixtureEvent = {
 
 export type FixtureMashup = { id: string; creatorId: string; title: string; duration: number };
 
-/** Deterministic PRNG (mulberry32), so the fixture is the same on every run. */
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function buildFixture(creatorA: string, creatorB: string, fans: string[]) {
   const r = rng(20260308);

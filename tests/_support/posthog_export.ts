@@ -5,6 +5,7 @@
 // $session_id, $raw_user_agent, $referring_domain. Besides those: PostHog's own $pageview events
 // (ignored), events older than the retention horizon (refused) and, in JSON lines, an unreadable line.
 import { stringify } from "csv-stringify/sync";
+import { rng } from "./rng.ts";
 
 export type ExportEvent = {
   uuid: string;
@@ -20,15 +21,6 @@ const PHONE_UA =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 const DAY_MS = 86_400_000;
 
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export type GeneratedExport = {
   /** Catalog events that must be stored, with their times. */

@@ -4,19 +4,11 @@
 import { assert, assertEquals } from "../_support/assert.ts";
 import { API_URL, ANON_KEY, userClient } from "../_support/env.ts";
 import { createUser, sql } from "../_support/db.ts";
+import { rng } from "../_support/rng.ts";
 
 const creator = await createUser("params");
 const rpc = userClient(creator.token);
 
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SEED = Number(Deno.env.get("CORPUS_SEED") ?? 1302);
 const r = rng(SEED);
 const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));

@@ -8,18 +8,10 @@ import { request as httpRequest } from "node:http";
 import { assert, assertEquals } from "../_support/assert.ts";
 import { ANON_KEY, API_URL, DEMO_TOKEN } from "../_support/env.ts";
 import { storedEvents, track, uuid, validEvent } from "../_support/track.ts";
+import { rng } from "../_support/rng.ts";
 
 const GATEWAY = new URL(API_URL);
 
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const r = rng(Number(Deno.env.get("CORPUS_SEED") ?? 1303));
 const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];

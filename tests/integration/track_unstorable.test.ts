@@ -8,17 +8,8 @@ import { sql } from "../_support/db.ts";
 import { storedEvents, track, uuid, validEvent, validProperties } from "../_support/track.ts";
 import { createTrackClient, RefusedEventsError } from "../../types/client.ts";
 import type { EventType } from "../../types/events.ts";
+import { rng } from "../_support/rng.ts";
 
-/** mulberry32: the same corpus on every run of a seed. */
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SEED = Number(Deno.env.get("CORPUS_SEED") ?? 1301);
 
 /** What makes a string unstorable, inserted at a random place of a valid one. */
