@@ -176,10 +176,15 @@ apply_migrations() {
     || { cat "$LOGS/migrations.log" >&2; die "migrations failed"; }
 }
 
+# The seed goes in the way the Supabase CLI applies it to any project (`db push --include-seed`,
+# also what `db reset` runs): one transaction, its hash recorded in supabase_migrations.seed_files.
+# The record is dropped first when the demo data is missing, so an emptied database is seeded again.
 seed_if_empty() {
   if [ "$(psql_db -tAc "select count(*) from auth.users where id = '$DEMO_CREATOR_ID'")" = 0 ]; then
-    log "loading demo data (supabase/seed.sql)"
-    psql_db -f "$ROOT/supabase/seed.sql" >"$LOGS/seed.log" 2>&1 || { cat "$LOGS/seed.log" >&2; die "seed failed"; }
+    log "loading demo data (supabase/seed.sql, through supabase db push --include-seed)"
+    psql_db -c "delete from supabase_migrations.seed_files where path = 'supabase/seed.sql'" >/dev/null 2>&1 || true
+    npx --no-install supabase db push --db-url "$DB_URL" --include-seed --yes >"$LOGS/seed.log" 2>&1 \
+      || { cat "$LOGS/seed.log" >&2; die "seed failed"; }
   fi
 }
 

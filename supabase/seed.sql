@@ -194,9 +194,9 @@ drop table seed_play_facts, seed_plays, seed_follows, seed_mashups;
 analyze public.analytics_events;
 
 -- Rollups for the demo data ---------------------------------------------------------------------
--- Every seeded UTC day, one committed day at a time; the backfill also starts the 5-minute
+-- Every seeded UTC day. The Supabase CLI runs this file as one transaction (no psql \gset, no
+-- procedure that commits), so the backfill runs inside it; it also starts the 5-minute
 -- incremental job's watermark, so pg_cron carries on from here.
-select (min("timestamp") at time zone 'UTC')::date as backfill_from,
-       (max("timestamp") at time zone 'UTC')::date + 1 as backfill_to
-from public.analytics_events \gset
-call aggregation.backfill(:'backfill_from', :'backfill_to');
+select aggregation.backfill_in_transaction(
+  (select (min("timestamp") at time zone 'UTC')::date from public.analytics_events),
+  (select (max("timestamp") at time zone 'UTC')::date + 1 from public.analytics_events));
