@@ -1,4 +1,4 @@
-// analytics: the plan's three dashboard responses (verify_jwt = true).
+// analytics: the plan's three dashboard responses (verify_jwt = false: the caller is checked here).
 //   GET /analytics/dashboard          ?start&end&tz&limit  -> the creator's dashboard
 //   GET /analytics/mashups/:id        ?start&end&tz        -> one mashup's analytics
 //   GET /analytics/realtime                                -> live listeners from Redis
