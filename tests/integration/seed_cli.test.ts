@@ -1,0 +1,95 @@
+// The seed through the pinned Supabase CLI, the way it reaches a hosted project: `db push
+// --include-seed` and `db reset` against a scratch database of the local server, which then holds
+// the same demo data as the database `npm start` seeded (same users, mashups, follows and raw
+// events, row for row; the rollups computed from them).
+//
+// The scratch database is called contrib_regression: pg_cron's extension script may only be run in
+// cron.database_name, except in that one database name (the migrations create pg_cron). Its jobs
+// never run there: pg_cron's scheduler reads only cron.database_name.
+// The seed hangs every timestamp from one clock, `seed.now` when the database sets it: the scratch
+// database gets the clock npm start's seed ran at, read back from the data (the demo creator signed
+// up 200 days before it).
+import postgres from "postgres";
+import { assert, assertEquals } from "../_support/assert.ts";
+import { ENV } from "../_support/env.ts";
+import { sql as mainSql } from "../_support/db.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const SCRATCH = "contrib_regression";
+const scratchUrl = ENV.SUPABASE_DB_URL.replace(/\/postgres(\?|$)/, `/${SCRATCH}$1`);
+const DEMO_ID = "11111111-1111-4111-8111-111111111111";
+
+async function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, cwd: ROOT, env, stdin: "null" }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed (${out.code}):\n${text}`);
+  return text;
+}
+const cli = (...args: string[]) => run("npx", ["--no-install", "supabase", ...args]);
+
+/** The demo data, as rows that do not depend on when or where it was loaded. */
+async function demoData(sql: postgres.Sql, anchor: string) {
+  // Rows the seed wrote: none arrived after its clock (tests add their own rows later, all newer).
+  const users = await sql`
+    select id, email, aud, role, created_at, email_confirmed_at, raw_app_meta_data, raw_user_meta_data
+    from auth.users where email like '%@mashups.local' order by id`;
+  const mashups = await sql`
+    select id, creator_id, title, duration_seconds, created_at from public.mashups
+    where created_at <= ${anchor}::timestamptz and creator_id in (select id from auth.users where email like '%@mashups.local')
+    order by id`;
+  const follows = await sql`
+    select follower_id, creator_id, created_at from public.follows
+    where created_at <= ${anchor}::timestamptz order by follower_id, creator_id`;
+  const [events] = await sql`
+    select count(*)::int as n,
+           md5(string_agg(concat_ws('|', event_type, user_id, anonymous_id, session_id, mashup_id, "timestamp",
+                                    received_at, country, device, properties::text), E'\n'
+                          order by "timestamp", event_type, session_id, properties::text)) as digest
+    from public.analytics_events where received_at <= ${anchor}::timestamptz`;
+  const byType = await sql`
+    select event_type, count(*)::int as n from public.analytics_events
+    where received_at <= ${anchor}::timestamptz group by 1 order by 1`;
+  return { users, mashups, follows, events, byType };
+}
+
+Deno.test({
+  name: "seed: the pinned CLI's db push --include-seed and db reset load npm start's demo data into a scratch database",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const [{ anchor }] = await mainSql`
+      select (created_at + interval '200 days')::text as anchor from auth.users where id = ${DEMO_ID}`;
+    assert(anchor, "npm start seeded the demo creator");
+    const main = await demoData(mainSql, anchor);
+    assert(main.events.n > 10_000 && main.mashups.length === 42 && main.users.length === 306, "npm start's demo data");
+
+    await mainSql.unsafe(`drop database if exists ${SCRATCH} with (force)`);
+    await mainSql.unsafe(`create database ${SCRATCH}`);
+    // What Supabase's platform provides on a hosted project (roles exist server-wide already).
+    await run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", scratchUrl.replace("?sslmode=disable", ""), "-f", "sql/bootstrap.sql"]);
+    await mainSql.unsafe(`alter database ${SCRATCH} set seed.now = '${anchor}'`);
+    const scratch = postgres(scratchUrl, { max: 2, onnotice: () => {} });
+    try {
+      const pushed = await cli("db", "push", "--db-url", scratchUrl, "--include-seed", "--yes");
+      assert(pushed.includes("Seeding data from supabase/seed.sql"), pushed);
+      const afterPush = await demoData(scratch, anchor);
+      assertEquals(afterPush, main);
+
+      // The seed's backfill ran inside the CLI's transaction: every seeded play is in the rollups.
+      const [{ plays, rolled }] = await scratch`
+        select (select count(*)::int from public.analytics_events where event_type = 'mashup_played') as plays,
+               (select coalesce(sum(plays), 0)::int from public.mashup_daily_stats) as rolled`;
+      assertEquals(rolled, plays);
+      const [{ status }] = await scratch`select status from aggregation.backfills order by id desc limit 1`;
+      assertEquals(status, "succeeded");
+
+      // db reset: drops what the migrations made, applies them again, then the seed.
+      const reset = await cli("db", "reset", "--db-url", scratchUrl, "--yes");
+      assert(reset.includes("Seeding data from supabase/seed.sql"), reset);
+      assertEquals(await demoData(scratch, anchor), main);
+    } finally {
+      await scratch.end();
+      await mainSql.unsafe(`drop database if exists ${SCRATCH} with (force)`);
+    }
+  },
+});
