@@ -75,7 +75,7 @@ export async function verifyJwt(token: string): Promise<JWTPayload> {
     }
   } catch (e) {
     if (e instanceof AuthError) throw e;
-    throw new AuthError(`invalid or expired JWT (${(e as { code?: string }).code ?? "unverified"})`);
+    throw new AuthError("invalid or expired JWT");
   }
   throw new AuthError(`invalid JWT: algorithm ${String(alg)} is not accepted`);
 }
@@ -91,12 +91,12 @@ function apiKeyCaller(key: string): Caller {
 export async function callerFrom(req: Request): Promise<Caller> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "")?.[1] ?? null;
   const apikey = req.headers.get("apikey");
-  if (bearer && !bearer.startsWith("sb_")) return callerFromJwt(bearer);
+  if (bearer && !bearer.startsWith("sb_")) return await callerFromJwt(bearer);
   // No token: the API key decides (a bearer sb_ key is the API key sent the old way).
   const key = bearer ?? (apikey?.startsWith("sb_") ? apikey : null);
   if (key) return apiKeyCaller(key);
   // A legacy client may send its legacy JWT key in apikey alone, as the gateway then forwards it.
-  if (apikey) return callerFromJwt(apikey);
+  if (apikey) return await callerFromJwt(apikey);
   return { kind: "anon", token: null };
 }
 

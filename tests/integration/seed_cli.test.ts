@@ -29,26 +29,32 @@ const cli = (...args: string[]) => run("npx", ["--no-install", "supabase", ...ar
 
 /** The demo data, as rows that do not depend on when or where it was loaded. */
 async function demoData(sql: postgres.Sql, anchor: string) {
-  // Rows the seed wrote: none arrived after its clock (tests add their own rows later, all newer).
+  // The seed's rows only (other tests add their own to the main database, some backdated): its
+  // users (@mashups.local), its mashups (ids md5('mashup-<n>')), follows among its users, and events
+  // with its session ids that arrived no later than its clock.
   const users = await sql`
     select id, email, aud, role, created_at, email_confirmed_at, raw_app_meta_data, raw_user_meta_data
     from auth.users where email like '%@mashups.local' order by id`;
   const mashups = await sql`
     select id, creator_id, title, duration_seconds, created_at from public.mashups
-    where created_at <= ${anchor}::timestamptz and creator_id in (select id from auth.users where email like '%@mashups.local')
+    where id in (select md5('mashup-' || n)::uuid from generate_series(1, 42) as n)
     order by id`;
   const follows = await sql`
-    select follower_id, creator_id, created_at from public.follows
-    where created_at <= ${anchor}::timestamptz order by follower_id, creator_id`;
+    select follower_id, creator_id, created_at from public.follows f
+    where created_at <= ${anchor}::timestamptz
+      and exists (select 1 from auth.users u where u.id = f.follower_id and u.email like '%@mashups.local')
+      and exists (select 1 from auth.users u where u.id = f.creator_id and u.email like '%@mashups.local')
+    order by follower_id, creator_id`;
+  const seedEvent = sql`received_at <= ${anchor}::timestamptz
+    and session_id ~ '^sess-([0-9a-f]{16}|create-[0-9]+|follow-[0-9a-f]{12}|upgrade-[0-9]+)$'`;
   const [events] = await sql`
     select count(*)::int as n,
            md5(string_agg(concat_ws('|', event_type, user_id, anonymous_id, session_id, mashup_id, "timestamp",
                                     received_at, country, device, properties::text), E'\n'
                           order by "timestamp", event_type, session_id, properties::text)) as digest
-    from public.analytics_events where received_at <= ${anchor}::timestamptz`;
+    from public.analytics_events where ${seedEvent}`;
   const byType = await sql`
-    select event_type, count(*)::int as n from public.analytics_events
-    where received_at <= ${anchor}::timestamptz group by 1 order by 1`;
+    select event_type, count(*)::int as n from public.analytics_events where ${seedEvent} group by 1 order by 1`;
   return { users, mashups, follows, events, byType };
 }
 
