@@ -26,14 +26,18 @@ export class AuthError extends Error {}
 /** Asymmetric algorithms of Supabase's JWT signing keys. HS256 is only ever the legacy secret. */
 const SIGNING_KEY_ALGS = ["ES256", "RS256", "EdDSA"];
 
+/** After a fetch, a token with an unknown kid fetches the JWKS again only once this has passed. */
+export const JWKS_REFETCH_COOLDOWN_MS = 5_000;
+
 let jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
 function projectJwks() {
   // JWKS_CACHE_SECONDS bounds how long a revoked key is still honoured (hosted's JWKS is cached
-  // for minutes at the edge too); the local stack sets it short.
+  // for minutes at the edge too); the local stack sets it short. A new key (unknown kid) is picked
+  // up at once, at most one fetch per cooldown, so forged kids cannot flood the auth server.
   const maxAge = Number(Deno.env.get("JWKS_CACHE_SECONDS") ?? 600) * 1000;
   jwks ??= createRemoteJWKSet(new URL(`${env("SUPABASE_URL")}/auth/v1/.well-known/jwks.json`), {
     cacheMaxAge: maxAge,
-    cooldownDuration: Math.min(maxAge, 30_000),
+    cooldownDuration: Math.min(maxAge, JWKS_REFETCH_COOLDOWN_MS),
     timeoutDuration: 5_000,
   });
   return jwks;
