@@ -158,7 +158,11 @@ const round = (x: number) => Math.round(x);
 async function cleanUp() {
   await psql(["-c", `delete from public.analytics_events where session_id like '${RUN}-%'`]);
   const keys = MASHUPS.flatMap((m) => ["plays", "likes"].map((c) => `mashup:${m}:${c}`));
-  await new Deno.Command("redis-cli", { args: ["-p", env.REDIS_PORT, "del", ...keys], stdout: "null" }).output();
+  await new Deno.Command("redis-cli", {
+    args: ["-p", env.REDIS_PORT, "del", ...keys],
+    env: { REDISCLI_AUTH: env.REDIS_PASSWORD },
+    stdout: "null",
+  }).output();
 }
 
 console.log(`bench/ingest: ${EVENTS} events per measurement, ${ROUNDS} rounds, concurrency ${CONCURRENCY}`);

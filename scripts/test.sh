@@ -7,7 +7,8 @@
 #   4. deno check of functions, types, scripts and tests; deno lint
 #   5. deno test: integration tests through supabase-js, fetch and @upstash/redis, and the dashboard
 #      page in Chromium through playwright-core (tests/**/*.test.ts)
-# Pass a filter to run only deno tests whose path matches: npm test -- ingest
+# Pass a filter to run only deno tests whose path matches: npm test -- track (no match is a failure).
+# Any non-zero deno exit, and any filtered-out (`only`) or ignored test, fails the run (scripts/test-deno.sh).
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -30,6 +31,14 @@ source .env.local
 PG_PORT=$(sed -E 's#.*:([0-9]+)/.*#\1#' <<<"$SUPABASE_DB_URL")
 DENO="$ROOT/node_modules/.bin/deno"
 export NO_COLOR=1
+
+# Test data of earlier runs goes first (an interrupted run leaves some), and this run's at the end.
+cleanup_test_data() { psql -X -q "$SUPABASE_DB_URL" -f tests/_support/cleanup.sql >>test-results/cleanup.txt 2>&1; }
+: >test-results/cleanup.txt
+cleanup_test_data || { cat test-results/cleanup.txt; echo "removing earlier test data failed"; }
+# Tests may check that nothing of an earlier run was left (tests/integration/test_hygiene.test.ts).
+TEST_RUN_STARTED_AT=$(psql -X -Atc "select now()" "$SUPABASE_DB_URL")
+export TEST_RUN_STARTED_AT
 
 echo "== pgTAP =="
 PGPASSWORD=postgres pg_prove -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres --ext .sql -v \
@@ -76,19 +85,25 @@ fi
 
 echo "== integration tests (deno test) =="
 filter=("tests/")
-[ $# -gt 0 ] && filter=($(git ls-files --cached --others --exclude-standard -- 'tests/*.test.ts' | grep -E "$1"))
-"$DENO" test --allow-all --config deno.json "${filter[@]}" 2>&1 | tee test-results/deno.txt
-summary=$(grep -E '^(ok|FAILED) \|' test-results/deno.txt | tail -n 1)
-dp=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
-df=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
-di=$(sed -nE 's/.*\| ([0-9]+) ignored.*/\1/p' <<<"$summary")
-skipped=${di:-0}
-pass "${dp:-0}"
-if [ -z "$summary" ]; then fail 1 "deno test did not finish"; elif [ "${df:-0}" -gt 0 ]; then fail "$df" "deno test: $df failed"; fi
+if [ $# -gt 0 ]; then
+  mapfile -t filter < <(git ls-files --cached --others --exclude-standard -- 'tests/*.test.ts' | grep -E "$1")
+fi
+if [ ${#filter[@]} -eq 0 ]; then
+  echo "no test file matches '$1'"; fail 1 "npm test -- $1: no test file matches"
+else
+  bash scripts/test-deno.sh "${filter[@]}" | tee test-results/deno-summary.txt
+  last=$(tail -n 1 test-results/deno-summary.txt)
+  dp=$(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1/p' <<<"$last")
+  df=$(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p' <<<"$last")
+  pass "${dp:-0}"
+  if [ -z "$df" ]; then fail 1 "deno test did not finish"; elif [ "$df" -gt 0 ]; then
+    fail "$df" "deno test: $(grep '^FAILED: ' test-results/deno-summary.txt | sed 's/^FAILED: //' | paste -sd';' -)"
+  fi
+fi
+
+if ! cleanup_test_data; then cat test-results/cleanup.txt; fail 1 "removing this run's test data"; fi
 
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
-# Ignored deno tests (e.g. browser checks waiting for an API that is not in the database yet) are
-# reported, never counted as passed.
-if [ "${skipped:-0}" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
+echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -22,6 +22,8 @@ class BulkString {
 
 const PORT = Number(Deno.env.get("PORT") ?? 54325);
 const REDIS_PORT = Number(Deno.env.get("REDIS_PORT") ?? 6379);
+// The local redis-server requires a password (requirepass); every pooled connection AUTHs first.
+const REDIS_PASSWORD = Deno.env.get("REDIS_PASSWORD") ?? "";
 const TOKEN = Deno.env.get("UPSTASH_REDIS_REST_TOKEN") ?? "";
 if (!TOKEN) throw new Error("UPSTASH_REDIS_REST_TOKEN is required");
 
@@ -59,7 +61,15 @@ class Connection {
   static async open(): Promise<Connection> {
     const c = await Deno.connect({ hostname: "127.0.0.1", port: REDIS_PORT });
     c.setNoDelay(true);
-    return new Connection(c);
+    const conn = new Connection(c);
+    if (REDIS_PASSWORD) {
+      const [reply] = await conn.send([["AUTH", REDIS_PASSWORD]]);
+      if (reply instanceof RedisError) {
+        conn.close();
+        throw new Error(`redis AUTH failed: ${reply.message}`);
+      }
+    }
+    return conn;
   }
 
   close() {

@@ -58,6 +58,43 @@ export const mashupAnalyticsResponse = z.object({
 });
 export type MashupAnalyticsResponse = z.infer<typeof mashupAnalyticsResponse>;
 
+// compare=previous: the response plus `comparison`, the previous period of equal length just before.
+/** Whole percent change from the previous figure; null when the previous figure is 0. */
+const change = z.number().int().nullable();
+
+export const dashboardComparison = z.object({
+  period,
+  /** followers/following: the count at the start of the period (no period of their own) */
+  summary: z.object({
+    totalPlays: count,
+    totalLikes: count,
+    totalShares: count,
+    followers: count,
+    following: count,
+  }),
+  change: z.object({
+    totalPlays: change,
+    totalLikes: change,
+    totalShares: change,
+    followers: change,
+    following: change,
+  }),
+  trends: dashboardResponse.shape.trends,
+});
+export const comparedDashboardResponse = dashboardResponse.extend({ comparison: dashboardComparison });
+export type ComparedDashboardResponse = z.infer<typeof comparedDashboardResponse>;
+
+export const mashupComparison = z.object({
+  period,
+  summary: z.object({ plays: count, likes: count, shares: count }),
+  change: z.object({ plays: change, likes: change, shares: change }),
+  daily: mashupAnalyticsResponse.shape.daily,
+});
+export const comparedMashupAnalyticsResponse = mashupAnalyticsResponse.extend({
+  comparison: mashupComparison,
+});
+export type ComparedMashupAnalyticsResponse = z.infer<typeof comparedMashupAnalyticsResponse>;
+
 export const realtimeResponse = z.object({
   activeUsers: count,
   playingNow: z.array(z.object({ mashupId: uuid, listeners: count })),

@@ -601,6 +601,11 @@ export type Database = {
         Args: { target_date: string };
         Returns: undefined;
       };
+      check_compare: { Args: { p_compare: string }; Returns: undefined };
+      dashboard_comparison: {
+        Args: { p_end: string; p_start: string; p_summary: Json; p_tz: string };
+        Returns: Json;
+      };
       dashboard_period_bounds: {
         Args: { p_end: string; p_start: string; p_tz: string };
         Returns: Record<string, unknown>;
@@ -614,8 +619,28 @@ export type Database = {
         };
         Returns: Json;
       };
+      get_creator_dashboard_with_comparison: {
+        Args: {
+          p_compare?: string;
+          p_end: string;
+          p_limit?: number;
+          p_start: string;
+          p_tz?: string;
+        };
+        Returns: Json;
+      };
       get_mashup_analytics: {
         Args: {
+          p_end: string;
+          p_mashup_id: string;
+          p_start: string;
+          p_tz?: string;
+        };
+        Returns: Json;
+      };
+      get_mashup_analytics_with_comparison: {
+        Args: {
+          p_compare?: string;
           p_end: string;
           p_mashup_id: string;
           p_start: string;
@@ -641,6 +666,19 @@ export type Database = {
           kind: string;
           subject_id: string;
         }[];
+      };
+      percent_change: {
+        Args: { p_current: number; p_previous: number };
+        Returns: number;
+      };
+      period_totals: {
+        Args: {
+          p_end: string;
+          p_mashup_ids: string[];
+          p_start: string;
+          p_tz: string;
+        };
+        Returns: Json;
       };
       realtime_recent_activity: { Args: { p_now?: string }; Returns: Json };
       realtime_totals: {

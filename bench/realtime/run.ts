@@ -35,7 +35,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 async function redisBenchmark(pipeline: number, n: number): Promise<number> {
   const out = await new Deno.Command("redis-benchmark", {
-    args: ["-p", env.REDIS_PORT, "-t", "incr", "-n", String(n), "-P", String(pipeline), "-c", "4", "-q"],
+    args: ["-p", env.REDIS_PORT, "-a", env.REDIS_PASSWORD, "-t", "incr", "-n", String(n), "-P", String(pipeline), "-c", "4", "-q"],
   }).output();
   const text = new TextDecoder().decode(out.stdout);
   const m = /INCR: ([\d.]+) requests per second/.exec(text.replaceAll("\r", "\n"));

@@ -2,13 +2,16 @@
 //   GET /analytics/dashboard          ?start&end&tz&limit  -> the creator's dashboard
 //   GET /analytics/mashups/:id        ?start&end&tz        -> one mashup's analytics
 //   GET /analytics/realtime                                -> live listeners from Redis
+// Both period responses also take compare=previous (adds `comparison`: the previous period) and
+// format=csv&table=NAME (one table of the same response as a CSV download; see csv.ts).
 // Parse the query, authorize from the JWT, call one RPC as the caller (so RLS decides what the
 // caller may see, exactly as a direct RPC call would), shape the plan's JSON.
-import { preflight } from "../_shared/cors.ts";
+import { corsHeaders, preflight } from "../_shared/cors.ts";
 import { json, jsonError } from "../_shared/http.ts";
 import { AuthError, type Caller, callerFrom } from "../_shared/auth.ts";
 import { asCaller, asService } from "../_shared/db.ts";
-import { parsePeriodQuery } from "./params.ts";
+import { parsePeriodQuery, type PeriodQuery } from "./params.ts";
+import { CSV_TABLES, csvTable, toCsv } from "./csv.ts";
 import { readRealtimeFor } from "./realtime.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -52,30 +55,57 @@ Deno.serve(async (req) => {
 
   const q = parsePeriodQuery(url.searchParams);
   if ("error" in q) return jsonError(400, q.error, q.field);
+  if (q.format === "csv" && !csvTable(route.kind, q.table)) {
+    return jsonError(400, `table must be one of ${CSV_TABLES[route.kind].join(", ")}`, "table");
+  }
+  if (q.format === "json" && q.table !== undefined) return jsonError(400, "table needs format=csv", "table");
   const db = caller.kind === "service" ? asService() : asCaller(caller.token);
+  // compare=previous: the same response plus `comparison`, from the wrapper function of the same RPC.
+  const compared = q.compare ? { p_compare: q.compare } : {};
+  const suffix = q.compare ? "_with_comparison" : "";
 
   if (route.kind === "dashboard") {
-    const { data, error } = await db.rpc("get_creator_dashboard", {
+    const { data, error } = await db.rpc(`get_creator_dashboard${suffix}`, {
       p_start: q.start,
       p_end: q.end,
       p_tz: q.tz,
       p_limit: q.limit,
+      ...compared,
     });
     if (error) return rpcError(error);
-    return json(data, 200, CACHE_ROLLUPS);
+    return shaped("dashboard", data, q);
   }
 
   if (!UUID.test(route.id)) return jsonError(400, "id must be a UUID", "id");
-  const { data, error } = await db.rpc("get_mashup_analytics", {
+  const { data, error } = await db.rpc(`get_mashup_analytics${suffix}`, {
     p_mashup_id: route.id,
     p_start: q.start,
     p_end: q.end,
     p_tz: q.tz,
+    ...compared,
   });
   if (error) return rpcError(error);
   if (data === null) return NOT_FOUND();
-  return json(data, 200, CACHE_ROLLUPS);
+  return shaped("mashup", data, q);
 });
+
+/** The JSON response, or the asked-for table of it as a CSV download. */
+function shaped(kind: "dashboard" | "mashup", data: Record<string, unknown>, q: PeriodQuery): Response {
+  if (q.format === "json") return json(data, 200, CACHE_ROLLUPS);
+  const name = kind === "dashboard" ? "dashboard" : `mashup-${(data.mashup as { id: string }).id}`;
+  const filename = `${name}-${q.table}-${q.start}-${q.end}${q.compare ? "-compared" : ""}.csv`;
+  return new Response(toCsv(kind, q.table!, data), {
+    status: 200,
+    headers: {
+      ...corsHeaders,
+      ...CACHE_ROLLUPS,
+      "Content-Type": "text/csv; charset=utf-8",
+      "Content-Disposition": `attachment; filename="${filename}"`,
+      // The page reads the file name from a cross-origin fetch.
+      "Access-Control-Expose-Headers": "Content-Disposition",
+    },
+  });
+}
 
 /** SQL errors the dashboard functions raise on purpose map to the same 4xx the edge gives. */
 function rpcError(error: { code?: string; message: string; hint?: string | null }): Response {

@@ -1,6 +1,7 @@
-// Query parameters of the analytics endpoints: ?start=YYYY-MM-DD&end=YYYY-MM-DD&tz=IANA&limit=N.
-// A period is start..end, half-open, in days of the time zone `tz` (default UTC); without
-// start/end it is the last 30 days ending with today in that zone.
+// Query parameters of the analytics endpoints: ?start=YYYY-MM-DD&end=YYYY-MM-DD&tz=IANA&limit=N,
+// and optionally compare=previous (add the previous period) and format=csv&table=NAME (one table
+// of the response as CSV). A period is start..end, half-open, in days of the time zone `tz`
+// (default UTC); without start/end it is the last 30 days ending with today in that zone.
 import { z } from "zod";
 
 export const MAX_PERIOD_DAYS = 366;
@@ -29,9 +30,20 @@ const baseQuery = z.object({
   tz: z.string().min(1).max(64).refine(isTimeZone, "is not a known IANA time zone").default("UTC"),
   limit: z.coerce.number({ message: "must be an integer" }).int("must be an integer")
     .min(1, "must be at least 1").max(100, "must be at most 100").default(10),
+  compare: z.enum(["previous"], { message: "must be previous" }).optional(),
+  format: z.enum(["json", "csv"], { message: "must be json or csv" }).default("json"),
+  table: z.string().max(32).optional(),
 });
 
-export type PeriodQuery = { start: string; end: string; tz: string; limit: number };
+export type PeriodQuery = {
+  start: string;
+  end: string;
+  tz: string;
+  limit: number;
+  compare?: "previous";
+  format: "json" | "csv";
+  table?: string;
+};
 
 /** Today's date in `tz`, as YYYY-MM-DD. */
 export function todayIn(tz: string, now = new Date()): string {
@@ -48,7 +60,7 @@ export type ParamError = { field: string; error: string };
 /** Parses and checks the period parameters; the error names the parameter and the rule. */
 export function parsePeriodQuery(params: URLSearchParams, now = new Date()): PeriodQuery | ParamError {
   const raw: Record<string, string> = {};
-  for (const k of ["start", "end", "tz", "limit"]) {
+  for (const k of ["start", "end", "tz", "limit", "compare", "format", "table"]) {
     const v = params.get(k);
     if (v !== null && v !== "") raw[k] = v;
   }
@@ -58,12 +70,14 @@ export function parsePeriodQuery(params: URLSearchParams, now = new Date()): Per
     const field = String(issue.path[0] ?? "query");
     return { field, error: `${field} ${issue.message}` };
   }
-  const { tz, limit } = parsed.data;
+  const { tz, limit, compare, format, table } = parsed.data;
   let { start, end } = parsed.data;
   if (!end) end = start ? addDays(start, 30) : addDays(todayIn(tz, now), 1);
   if (!start) start = addDays(end, -30);
   const days = (Date.parse(end) - Date.parse(start)) / DAY_MS;
   if (days <= 0) return { field: "end", error: "end must be after start" };
-  if (days > MAX_PERIOD_DAYS) return { field: "end", error: `end must be at most ${MAX_PERIOD_DAYS} days after start` };
-  return { start, end, tz, limit };
+  if (days > MAX_PERIOD_DAYS) {
+    return { field: "end", error: `end must be at most ${MAX_PERIOD_DAYS} days after start` };
+  }
+  return { start, end, tz, limit, compare, format, table };
 }

@@ -136,6 +136,9 @@ export async function followersOf(creatorId: string): Promise<number> {
 }
 
 export async function redisCli(...args: string[]): Promise<string> {
-  const out = await new Deno.Command("redis-cli", { args: ["-p", ENV.REDIS_PORT, ...args] }).output();
+  const out = await new Deno.Command("redis-cli", {
+    args: ["-p", ENV.REDIS_PORT, ...args],
+    env: { REDISCLI_AUTH: ENV.REDIS_PASSWORD },
+  }).output();
   return new TextDecoder().decode(out.stdout).trim();
 }

@@ -6,7 +6,12 @@ import { assert, assertEquals } from "../_support/assert.ts";
 import { API_URL, DEMO_TOKEN } from "../_support/env.ts";
 import { userToken } from "../_support/db.ts";
 import { chartInk, closeBrowser, openPage, screenshot, sessionToken, tableRows, waitForPanel, type Watched } from "../_support/browser.ts";
-import type { DashboardResponse, MashupAnalyticsResponse, RealtimeResponse } from "../../types/analytics.ts";
+import type {
+  ComparedDashboardResponse,
+  DashboardResponse,
+  MashupAnalyticsResponse,
+  RealtimeResponse,
+} from "../../types/analytics.ts";
 
 const DEMO = { email: "demo@mashups.local", password: "demo-password-123" };
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -113,6 +118,36 @@ Deno.test({
       await w.page.waitForSelector("[data-testid=signin-form]");
       await w.page.reload();
       await w.page.waitForSelector("[data-testid=signin-form]");
+      assertClean(w);
+    } finally {
+      await w.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "page: a 401 from the API signs the page out with a reason",
+  ...opts,
+  async fn() {
+    const w = await openPage({ allowHttpErrors: /\/functions\/v1\/analytics\// });
+    try {
+      await w.page.route("**/functions/v1/analytics/dashboard?**", (route) =>
+        route.fulfill({ status: 401, contentType: "application/json", body: JSON.stringify({ error: "JWT expired" }) }));
+      await w.page.goto(`${API_URL}/`);
+      await w.page.getByTestId("email").fill(DEMO.email);
+      await w.page.getByTestId("password").fill(DEMO.password);
+      await w.page.getByTestId("sign-in").click();
+      await w.page.waitForSelector("[data-testid=signin-form]");
+      await w.page.waitForSelector("[data-testid=signin-error]:not([hidden])");
+      assertEquals(
+        await w.page.getByTestId("signin-error").textContent(),
+        "Your session is no longer valid: please sign in again.",
+      );
+      // Signed out for real: a reload shows the form again, not the dashboard.
+      await w.page.unroute("**/functions/v1/analytics/dashboard?**");
+      await w.page.reload();
+      await w.page.waitForSelector("[data-testid=signin-form]");
+      assertEquals(await w.page.locator("[data-testid=panel-summary]").count(), 0);
       assertClean(w);
     } finally {
       await w.close();
@@ -422,4 +457,49 @@ Deno.test({
   },
 });
 
-Deno.test({ name: "page: close the browser", ...opts, fn: closeBrowser });
+Deno.test({
+  name: "page: every summary card shows the change against the previous period; CSV buttons download the API's CSV",
+  ...withApi,
+  async fn() {
+    const w = await openPage();
+    try {
+      await signIn(w);
+      await w.page.selectOption("[data-testid=tz]", "Asia/Kolkata");
+      const p = await pagePeriod(w.page);
+      for (const name of ["summary", "top", "sources"]) await waitForPanel(w.page, name, p.key);
+      const token = await sessionToken(w.page);
+      const d = await api<ComparedDashboardResponse>(token, "dashboard", {
+        start: p.start, end: p.end, tz: p.tz, limit: "10", compare: "previous",
+      });
+      assert(d.comparison.summary.totalPlays > 0, "the demo creator had plays in the previous period");
+      for (const k of ["totalPlays", "totalLikes", "totalShares", "followers", "following"] as const) {
+        const change = w.page.getByTestId(`card-${k}-change`);
+        assertEquals(await change.getAttribute("data-change"), d.comparison.change[k] === null ? "" : String(d.comparison.change[k]), k);
+        assertEquals(Number(await change.getAttribute("data-previous")), d.comparison.summary[k], k);
+        const text = (await change.textContent()) ?? "";
+        const pct = d.comparison.change[k];
+        if (pct !== null && pct !== 0) {
+          assert(text.startsWith(pct > 0 ? "▲" : "▼") && text.includes(`${Math.abs(pct)}%`), `${k} shown as ${text}`);
+        }
+      }
+
+      await screenshot(w.page, "comparison");
+      // The top content and sources panels' CSV buttons save exactly the API's CSV for the period on screen.
+      for (const [panel, table] of [["top", "topContent"], ["sources", "sources"]]) {
+        const [download] = await Promise.all([w.page.waitForEvent("download"), w.page.getByTestId(`csv-${panel}`).click()]);
+        const saved = await Deno.readTextFile((await download.path())!);
+        const res = await fetch(`${API_URL}/functions/v1/analytics/dashboard?${new URLSearchParams({
+          start: p.start, end: p.end, tz: p.tz, format: "csv", table,
+        })}`, { headers: { Authorization: `Bearer ${token}` } });
+        assertEquals(saved, await res.text(), panel);
+        assertEquals(download.suggestedFilename(), `dashboard-${table}-${p.start}-${p.end}.csv`);
+      }
+      assertClean(w);
+    } finally {
+      await w.close();
+    }
+  },
+});
+
+// Closing the browser is housekeeping, not a test: it runs after this file's tests and counts nowhere.
+Deno.test.afterAll(closeBrowser);

@@ -41,9 +41,12 @@ Deno.test({
     assertEquals(res.status, 200);
     assertEquals(res.headers.get("cache-control"), "private, max-age=60");
     assertEquals(res.headers.get("access-control-allow-origin"), "*");
-    assertEquals(dashboardResponse.parse(await res.json()), expected as unknown);
+    const got = dashboardResponse.parse(await res.json());
+    assertEquals(got, expected as unknown);
 
-    for (const list of [expected.sources, expected.demographics.countries, expected.demographics.devices]) {
+    // The API's own percentages (not the expectation's) are whole numbers summing to exactly 100.
+    for (const list of [got.sources, got.demographics.countries, got.demographics.devices]) {
+      assert(list.length > 1, "a breakdown with several entries");
       assertEquals(list.reduce((a, x) => a + x.percentage, 0), 100, "percentages sum to 100");
     }
   },
@@ -54,7 +57,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const db = userClient(creatorA.token);
-    for (const tz of ["UTC", "Asia/Tokyo", "Asia/Kolkata"]) {
+    for (const tz of ["UTC", "Asia/Tokyo", "Asia/Kolkata", "Asia/Kathmandu"]) { // +09:00, +05:30, +05:45
       const { data, error } = await db.rpc("get_creator_dashboard", {
         p_start: "2026-03-01", p_end: "2026-03-15", p_tz: tz, p_limit: 1,
       });
@@ -112,7 +115,10 @@ Deno.test({
     assertEquals(own.status, 200);
     await own.body?.cancel();
     const dash = dashboardResponse.parse(await (await fn(`/dashboard?start=2026-03-01&end=2026-03-15`, creatorB.token)).json());
-    assert(dash.topContent.every((t) => t.mashupId === gamma.id));
+    const expectedB = expectedDashboard(fx, creatorB.id, 0, 0, "2026-03-01", "2026-03-15", "UTC");
+    assert(expectedB.topContent.length > 0, "creator B has plays in the period");
+    assertEquals(dash.topContent, expectedB.topContent, "B's top content is B's mashups exactly");
+    assertEquals(dash.summary.totalPlays, expectedB.summary.totalPlays);
   },
 });
 
@@ -173,7 +179,13 @@ Deno.test({
     });
     const all = dashboardResponse.parse(await svc.json());
     const mine = dashboardResponse.parse(await (await fn("/dashboard?start=2026-03-01&end=2026-03-15", creatorA.token)).json());
-    assert(all.summary.totalPlays >= mine.summary.totalPlays + 1, "platform-wide includes creator B's plays");
+    // Platform-wide: every play stored for that period, whoever's mashup (counted from raw events).
+    const [raw] = await sql<{ n: number }[]>`select count(*)::int as n from public.analytics_events
+      where event_type = 'mashup_played' and "timestamp" >= '2026-03-01T00:00:00Z' and "timestamp" < '2026-03-15T00:00:00Z'
+        and mashup_id in (select id from public.mashups)`;
+    const playsB = expectedDashboard(fx, creatorB.id, 0, 0, "2026-03-01", "2026-03-15", "UTC").summary.totalPlays;
+    assert(playsB > 0 && raw.n >= mine.summary.totalPlays + playsB);
+    assertEquals(all.summary.totalPlays, raw.n, "platform-wide plays equal the raw events of the period");
   },
 });
 
@@ -214,16 +226,11 @@ Deno.test({
       headers: { Authorization: `Bearer ${SERVICE_KEY}` },
     });
     const all = realtimeResponse.parse(await svc.json());
-    assert(all.activeUsers >= 5, "platform-wide counts creator B's listener too");
-    assert(all.lastHour.plays >= 5);
-    assert(all.playingNow.some((p) => p.mashupId === gamma.id));
+    // Other listeners on the stack come and go; the fixture's fresh mashups are known exactly.
+    const playing = Object.fromEntries(all.playingNow.map((p) => [p.mashupId, p.listeners]));
+    assertEquals([playing[alpha.id], playing[beta.id], playing[gamma.id]], [3, 1, 1], "creator B's listener included");
   },
 });
 
-Deno.test({
-  name: "cleanup",
-  sanitizeResources: false,
-  fn: async () => {
-    await sql.end();
-  },
-});
+// Closing the pool is housekeeping, not a test: it runs after this file's tests and counts nowhere.
+Deno.test.afterAll(() => sql.end());

@@ -10,7 +10,6 @@ import {
   followersOf,
   rawCountsOf,
   redis,
-  redisCli,
   service,
   type TestEvent,
   type Totals,
@@ -21,6 +20,7 @@ import {
   applyBatchToDatabase,
   BATCHES,
   EPOCH,
+  LOCK,
   moveDirtyToPending,
   pendingKey,
   reconcileRealtime,
@@ -160,7 +160,25 @@ Deno.test("a sync that dies after reading Redis and before committing, run again
   assertEquals(await rawCountsOf([m]), await totalsOf([m]));
 });
 
-Deno.test("Redis flushed: counters rebuilt from Postgres, realtime windows from recent raw events", async () => {
+/**
+ * What Redis losing its data looks like to one creator, without flushing the stack's shared Redis:
+ * every key of the creator and its mashups goes, with `rt:epoch` (whose absence is how a sync
+ * learns of a loss). The recovery that follows rebuilds everything from Postgres; for the keys
+ * left in place that rebuild changes nothing, so the rest of the stack is as it was.
+ */
+async function loseRedisDataOf(ids: string[]) {
+  for (const id of ids) {
+    let cursor: string | number = 0;
+    do {
+      const [next, found]: [string | number, string[]] = await redis.scan(cursor, { match: `*${id}*`, count: 1000 });
+      if (found.length > 0) await redis.del(...found);
+      cursor = next;
+    } while (String(cursor) !== "0");
+  }
+  await redis.del(EPOCH);
+}
+
+Deno.test("Redis data lost: counters rebuilt from Postgres, realtime windows from recent raw events", async () => {
   const c = await creatorWithMashups("rt-flush", 2);
   const [m1, m2] = c.mashups;
   const now = Date.now();
@@ -205,8 +223,11 @@ Deno.test("Redis flushed: counters rebuilt from Postgres, realtime windows from 
   const before = await readRealtime({ creatorId: c.id }, { redis });
   assertEquals((await totalsOf([m1]))[m1].plays, 4, "4 plays synced, 3 only in Redis");
 
-  assertEquals(await redisCli("FLUSHDB"), "OK");
+  const untouched = `test:untouched:${crypto.randomUUID()}`;
+  await redis.set(untouched, "kept", { ex: 600 });
+  await loseRedisDataOf([c.id, ...c.mashups]);
   assertEquals(await redis.exists(EPOCH), 0);
+  assertEquals(await redis.exists(`mashup:${m1}:plays`), 0, "the creator's counters are gone");
 
   const r = await invokeSync(SERVICE_KEY);
   assertEquals(r.status, 200, JSON.stringify(r.body));
@@ -233,6 +254,8 @@ Deno.test("Redis flushed: counters rebuilt from Postgres, realtime windows from 
 
   const again = await invokeSync(SERVICE_KEY);
   assertEquals(again.body.recovery.recovered, false, "recovery runs once per loss");
+  assertEquals(await redis.get(untouched), "kept", "the rest of Redis was left alone");
+  await redis.del(untouched);
 });
 
 Deno.test("reconciliation repairs drift it is sure of, records it, and leaves in-flight events alone", async () => {
@@ -303,6 +326,31 @@ Deno.test("reconciliation repairs drift it is sure of, records it, and leaves in
   const [{ n }] = await sql<{ n: string }[]>`select count(*) as n from public.realtime_drift
     where run_id = ${later.run_id} and subject_id = any(${c.mashups}::uuid[])`;
   assertEquals(Number(n), 0, "nothing left to repair");
+});
+
+Deno.test("sync:lock held (a reconciliation running): no counter is moved until it is released", async () => {
+  const c = await creatorWithMashups("rt-lock", 1);
+  const [m] = c.mashups;
+  const old = Date.now() - 10 * 60_000;
+  await track([{ type: "mashup_played", mashupId: m, listener: "k1", at: old, receivedAt: old }]);
+  const token = `test-${crypto.randomUUID()}`;
+  let held = false;
+  for (let i = 0; i < 100 && !held; i++) {
+    held = (await redis.set(LOCK, token, { nx: true, px: 30_000 })) === "OK"; // a real reconciliation may hold it
+    if (!held) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert(held, "took sync:lock");
+  try {
+    const report = await syncRealtime(redis, service);
+    assertEquals(report.locked, true);
+    assertEquals((await totalsOf([m]))[m].plays, 0, "nothing moved while the lock is held");
+    assertEquals(Number(await redis.get(`mashup:${m}:plays`)), 1, "the increment waits in Redis");
+  } finally {
+    if ((await redis.get(LOCK)) === token) await redis.del(LOCK);
+  }
+  const after = await syncRealtime(redis, service);
+  assertEquals(after.locked, false);
+  assertEquals((await totalsOf([m]))[m].plays, 1, "moved once the lock is gone");
 });
 
 Deno.test("realtime-sync runs for the service role only", async () => {

@@ -1,15 +1,21 @@
 // The realtime windows with a controlled clock: activeUsers (5 minutes), playingNow (60 seconds),
 // lastHour (the current minute and the 59 before), per creator and platform-wide. The clock is a
-// run-specific hour in 2030, so nothing else written to Redis falls inside these windows.
+// run-specific hour in 2020, so nothing else written to Redis falls inside these windows, and the
+// past, never the future: each write trims the shared platform windows up to its clock, so a
+// future clock would wipe the stack's live presence (a test must not damage the stack it runs on).
+// Listener names are per run, so entries of earlier runs (sorted sets keep the later time) never
+// count.
 import { assertEquals } from "../_support/assert.ts";
+import { assert } from "../_support/assert.ts";
 import { creatorWithMashups, redis, type TestEvent, track } from "../_support/realtime.ts";
-import { readRealtime } from "../../functions/_shared/realtime.ts";
+import { keys, readRealtime } from "../../functions/_shared/realtime.ts";
 
 const HOUR = 3_600_000;
 const S = 1000;
 const M = 60 * S;
 // A minute boundary plus 30 s, in an hour no earlier run of this test used.
-const T = Date.UTC(2030, 0, 1) + (Math.floor(Date.now() / 1000) % 50_000) * 3 * HOUR + 30 * S;
+const T = Date.UTC(2020, 0, 1) + (Math.floor(Date.now() / 1000) % 15_000) * 3 * HOUR + 30 * S; // 2020 to 2025
+const RUN = crypto.randomUUID().slice(0, 8);
 const minuteStart = (t: number) => Math.floor(t / M) * M;
 
 Deno.test("realtime windows per creator and platform-wide, with a controlled clock", async () => {
@@ -38,9 +44,19 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
     { type: "mashup_played", mashupId: ma2, listener: "P2", at: T - 60 * M - 30 * S },
     { type: "mashup_liked", mashupId: ma1, listener: "P5", at: T - 2 * HOUR },
   ];
+  for (const e of events) e.listener = `${RUN}-${e.listener}`;
+  // Someone listening right now on the stack, recorded at the real clock.
+  const live = await creatorWithMashups("rt-win-live", 1);
+  await track([{ type: "mashup_played", mashupId: live.mashups[0], listener: `${RUN}-live`, at: Date.now() }]);
+
   // Two batches, the second recorded later, as the track function would.
   await track(events.slice(0, 8), T);
   await track(events.slice(8), T);
+  assert(
+    (await redis.zscore(keys.active("platform"), `a:${RUN}-live`)) !== null,
+    "the live listener is still in the platform's presence after writes at the test clock",
+  );
+  assert((await redis.zscore(keys.playingIndex("platform"), live.mashups[0])) !== null, "and still playing");
 
   const atT = (scope: Parameters<typeof readRealtime>[0], now = T) => readRealtime(scope, { now, redis });
   const byId = (x: { mashupId: string }, y: { mashupId: string }) => (x.mashupId < y.mashupId ? -1 : 1);
@@ -94,4 +110,27 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
     playingNow: [],
     lastHour: { plays: 0, likes: 0 },
   });
+});
+
+Deno.test("the live windows' trims and TTLs (docs/realtime.md): 5 min / 10 min, 60 s / 2 min, buckets 2 h", async () => {
+  const c = await creatorWithMashups("rt-win-ttl", 1);
+  const [m] = c.mashups;
+  const scope = { creatorId: c.id };
+  const t0 = T + 7 * 24 * HOUR; // a week after the other test's clock: nothing else here
+  await track([{ type: "mashup_played", mashupId: m, listener: `${RUN}-X`, at: t0 }], t0);
+
+  const pttl = async (k: string) => Number(await redis.pttl(k));
+  const within = (ms: number, max: number) => ms > max - 15_000 && ms <= max;
+  assert(within(await pttl(keys.active(scope)), 10 * M), "presence set: TTL 10 min");
+  assert(within(await pttl(keys.playingIndex(scope)), 2 * M), "playing index: TTL 2 min");
+  assert(within(await pttl(keys.playing(m)), 2 * M), "a mashup's listeners: TTL 2 min");
+  assert(within(await pttl(keys.minute(scope, Math.floor(t0 / M))), 2 * HOUR), "minute bucket: TTL 2 h");
+
+  // 61 s later a new listener: X's play is trimmed from the mashup's playing set, not from presence.
+  await track([{ type: "mashup_played", mashupId: m, listener: `${RUN}-Y`, at: t0 + 61 * S }], t0 + 61 * S);
+  assertEquals(await redis.zrange(keys.playing(m), 0, -1), [`a:${RUN}-Y`]);
+  assertEquals((await redis.zrange<string[]>(keys.active(scope), 0, -1)).sort(), [`a:${RUN}-X`, `a:${RUN}-Y`]);
+  // 5 min after X: X is trimmed from presence on the next write.
+  await track([{ type: "mashup_liked", mashupId: m, listener: `${RUN}-Z`, at: t0 + 5 * M }], t0 + 5 * M);
+  assertEquals((await redis.zrange<string[]>(keys.active(scope), 0, -1)).sort(), [`a:${RUN}-Y`, `a:${RUN}-Z`]);
 });

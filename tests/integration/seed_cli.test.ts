@@ -7,8 +7,10 @@
 // cron.database_name, except in that one database name (the migrations create pg_cron). Its jobs
 // never run there: pg_cron's scheduler reads only cron.database_name.
 // The seed hangs every timestamp from one clock, `seed.now` when the database sets it: the scratch
-// database gets the clock npm start's seed ran at, read back from the data (the demo creator signed
-// up 200 days before it).
+// database gets the clock npm start's seed ran at, read back from the data (the seed sets its users'
+// updated_at to it). The stack moves the demo data forward when it is old (sql/reanchor_demo_data.sql,
+// which tests also exercise): every seeded row by the same interval, so the demo creator's
+// created_at + 200 days is the anchor now. The scratch database's seed is moved the same way.
 import postgres from "postgres";
 import { assert, assertEquals } from "../_support/assert.ts";
 import { ENV } from "../_support/env.ts";
@@ -58,14 +60,31 @@ async function demoData(sql: postgres.Sql, anchor: string) {
   return { users, mashups, follows, events, byType };
 }
 
+/** What sql/reanchor_demo_data.sql does to the seed's rows: moves them by the same interval. */
+async function moveSeed(sql: postgres.Sql, from: string, to: string) {
+  await sql.begin(async (tx) => {
+    const shift = tx`${to}::timestamptz - ${from}::timestamptz`;
+    const users = tx`(select id from auth.users where email like '%@mashups.local' and created_at <= ${from}::timestamptz)`;
+    const mashups = tx`(select id from public.mashups where creator_id in ${users} and created_at <= ${from}::timestamptz)`;
+    await tx`update public.analytics_events set "timestamp" = "timestamp" + ${shift}, received_at = received_at + ${shift}
+             where received_at <= ${from}::timestamptz and (mashup_id in ${mashups} or user_id in ${users})`;
+    await tx`update public.follows set created_at = created_at + ${shift}
+             where follower_id in ${users} and created_at <= ${from}::timestamptz`;
+    await tx`update public.mashups set created_at = created_at + ${shift} where id in ${mashups}`;
+    await tx`update auth.users set created_at = created_at + ${shift}, email_confirmed_at = email_confirmed_at + ${shift}
+             where id in ${users}`;
+  });
+}
+
 Deno.test({
   name: "seed: the pinned CLI's db push --include-seed and db reset load npm start's demo data into a scratch database",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const [{ anchor }] = await mainSql`
-      select (created_at + interval '200 days')::text as anchor from auth.users where id = ${DEMO_ID}`;
-    assert(anchor, "npm start seeded the demo creator");
+    const [{ loaded, anchor }] = await mainSql`
+      select updated_at::text as loaded, (created_at + interval '200 days')::text as anchor
+      from auth.users where id = ${DEMO_ID}`;
+    assert(loaded && anchor, "npm start seeded the demo creator");
     const main = await demoData(mainSql, anchor);
     assert(main.events.n > 10_000 && main.mashups.length === 42 && main.users.length === 306, "npm start's demo data");
 
@@ -73,14 +92,11 @@ Deno.test({
     await mainSql.unsafe(`create database ${SCRATCH}`);
     // What Supabase's platform provides on a hosted project (roles exist server-wide already).
     await run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", scratchUrl.replace("?sslmode=disable", ""), "-f", "sql/bootstrap.sql"]);
-    await mainSql.unsafe(`alter database ${SCRATCH} set seed.now = '${anchor}'`);
+    await mainSql.unsafe(`alter database ${SCRATCH} set seed.now = '${loaded}'`);
     const scratch = postgres(scratchUrl, { max: 2, onnotice: () => {} });
     try {
       const pushed = await cli("db", "push", "--db-url", scratchUrl, "--include-seed", "--yes");
       assert(pushed.includes("Seeding data from supabase/seed.sql"), pushed);
-      const afterPush = await demoData(scratch, anchor);
-      assertEquals(afterPush, main);
-
       // The seed's backfill ran inside the CLI's transaction: every seeded play is in the rollups.
       const [{ plays, rolled }] = await scratch`
         select (select count(*)::int from public.analytics_events where event_type = 'mashup_played') as plays,
@@ -89,9 +105,13 @@ Deno.test({
       const [{ status }] = await scratch`select status from aggregation.backfills order by id desc limit 1`;
       assertEquals(status, "succeeded");
 
+      if (anchor !== loaded) await moveSeed(scratch, loaded, anchor);
+      assertEquals(await demoData(scratch, anchor), main);
+
       // db reset: drops what the migrations made, applies them again, then the seed.
       const reset = await cli("db", "reset", "--db-url", scratchUrl, "--yes");
       assert(reset.includes("Seeding data from supabase/seed.sql"), reset);
+      if (anchor !== loaded) await moveSeed(scratch, loaded, anchor);
       assertEquals(await demoData(scratch, anchor), main);
     } finally {
       await scratch.end();

@@ -54,7 +54,10 @@ Deno.test("the gateway refuses REST calls without a project API key", async () =
 });
 
 async function redisCli(...args: string[]): Promise<string> {
-  const out = await new Deno.Command("redis-cli", { args: ["-p", ENV.REDIS_PORT, "--no-raw", ...args] }).output();
+  const out = await new Deno.Command("redis-cli", {
+    args: ["-p", ENV.REDIS_PORT, "--no-raw", ...args],
+    env: { REDISCLI_AUTH: ENV.REDIS_PASSWORD },
+  }).output();
   return new TextDecoder().decode(out.stdout).trim();
 }
 

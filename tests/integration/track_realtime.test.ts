@@ -3,6 +3,7 @@
 // storing events while redis-server is down.
 import { assertEquals } from "../_support/assert.ts";
 import { ENV } from "../_support/env.ts";
+import { supervisorctl } from "../_support/stack.ts";
 import {
   mashupCounters,
   redis,
@@ -81,36 +82,16 @@ Deno.test("a bot User-Agent is counted nowhere: no event, no counter, kept apart
 
 // --- Redis down -----------------------------------------------------------------------------------
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-
 async function run(cmd: string, args: string[]) {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command(cmd, { args, env: { REDISCLI_AUTH: ENV.REDIS_PASSWORD }, stdout: "piped", stderr: "piped" })
+    .output();
   return new TextDecoder().decode(out.stdout).trim();
 }
 const redisCli = (...args: string[]) => run("redis-cli", ["-p", ENV.REDIS_PORT, ...args]);
 
-/** Starts redis-server exactly as scripts/stack.sh does (same port, data dir, AOF, pid and log files). */
+/** Starts redis-server again through the stack's own supervisord, exactly as `npm start` runs it. */
 async function startRedisAsTheStackDoes() {
-  await run("redis-server", [
-    "--port",
-    ENV.REDIS_PORT,
-    "--bind",
-    "127.0.0.1",
-    "--dir",
-    `${ROOT}.stack/redis`,
-    "--daemonize",
-    "yes",
-    "--pidfile",
-    `${ROOT}.stack/run/redis.pid`,
-    "--logfile",
-    `${ROOT}.stack/logs/redis.log`,
-    "--appendonly",
-    "yes",
-    "--save",
-    "",
-    "--protected-mode",
-    "yes",
-  ]); // deno-fmt-ignore
+  await supervisorctl("start", "redis");
   for (let i = 0; i < 100 && (await redisCli("ping")) !== "PONG"; i++) await new Promise((r) => setTimeout(r, 100));
   // The local Upstash REST endpoint pools connections; each one opened before the restart fails
   // once and is dropped. Ping through it until one succeeds: by then no stale connection is left.
@@ -130,7 +111,8 @@ Deno.test("Redis stopped in the middle of a run: events are still stored, counti
   assertEquals((await track(before)).body.accepted, 1);
   assertEquals((await mashupCounters(ids.mashup)).plays, 1);
 
-  await redisCli("shutdown"); // AOF is flushed: the counters survive, as after any restart
+  // Stopped the way `npm stop` stops it (SIGTERM: the AOF is flushed, the counters survive).
+  await supervisorctl("stop", "redis");
   const during = [eventFor("mashup_played", ids), eventFor("mashup_liked", ids)];
   try {
     assertEquals(await redisCli("ping"), "", "redis-server is down");
@@ -140,6 +122,8 @@ Deno.test("Redis stopped in the middle of a run: events are still stored, counti
   } finally {
     await startRedisAsTheStackDoes();
   }
+  assertEquals((await supervisorctl("status", "redis")).split(/\s+/)[1], "RUNNING", "Redis is back under the stack's supervisor");
+  assertEquals(await redisCli("config", "get", "appendonly"), "appendonly\nyes", "with the stack's own configuration");
 
   assertEquals(
     await mashupCounters(ids.mashup),

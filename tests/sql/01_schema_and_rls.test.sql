@@ -1,7 +1,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(26);
+select plan(27);
 
 -- The plan's tables with the contract's fixes ----------------------------------------------------
 select has_table('public', 'analytics_events', 'analytics_events exists');
@@ -23,11 +23,27 @@ select has_index('public', 'analytics_events', 'idx_analytics_events_user', 'the
 select has_index('public', 'analytics_events', 'idx_analytics_events_type', 'the plan''s type index');
 
 -- Every table of every exposed schema has RLS ----------------------------------------------------
-select is_empty($$
+-- "Exposed" is read from the privileges, not from a list: any schema anon or authenticated may use
+-- (public, and any other a migration grants) holding a table those roles have privileges on.
+create function pg_temp.unprotected_tables() returns setof text language sql as $$
   select n.nspname || '.' || c.relname
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
-  where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relrowsecurity
-$$, 'every table in public has row-level security enabled');
+  where c.relkind in ('r', 'p') and not c.relrowsecurity
+    and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(temp|toast)'
+    and (has_schema_privilege('anon', n.oid, 'usage') or has_schema_privilege('authenticated', n.oid, 'usage'))
+    and (has_table_privilege('anon', c.oid, 'select,insert,update,delete')
+         or has_table_privilege('authenticated', c.oid, 'select,insert,update,delete'))
+$$;
+select is_empty('select * from pg_temp.unprotected_tables()',
+  'every table the API roles can reach, in any schema they may use, has row-level security enabled');
+-- The check sees beyond public: a table without RLS in another schema granted to the API is caught.
+create schema rls_probe;
+grant usage on schema rls_probe to authenticated;
+create table rls_probe.leaky (id int);
+grant select on rls_probe.leaky to authenticated;
+select results_eq('select * from pg_temp.unprotected_tables()', $$ values ('rls_probe.leaky') $$,
+  'a table without RLS in a non-public exposed schema is reported');
+drop schema rls_probe cascade;
 
 -- Idempotency: the same client event id stored twice is one event --------------------------------
 insert into public.analytics_events (id, event_type, session_id) values

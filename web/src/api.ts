@@ -5,7 +5,8 @@ import "./zod-jitless.ts"; // first: before the schemas below are created
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type { z } from "zod";
 import {
-  dashboardResponse,
+  comparedDashboardResponse,
+  type ComparedDashboardResponse,
   type DashboardResponse,
   mashupAnalyticsResponse,
   type MashupAnalyticsResponse,
@@ -165,8 +166,35 @@ async function getJson<T>(path: string, params: Record<string, string>, schema: 
   return parsed.data;
 }
 
-export function fetchDashboard(p: Period, limit: number, signal?: AbortSignal): Promise<DashboardResponse> {
-  return getJson("dashboard", { start: p.start, end: p.end, tz: p.tz, limit: String(limit) }, dashboardResponse, signal);
+/** The dashboard with the previous period beside it (compare=previous): the cards show the change. */
+export function fetchDashboard(p: Period, limit: number, signal?: AbortSignal): Promise<ComparedDashboardResponse> {
+  const params = { start: p.start, end: p.end, tz: p.tz, limit: String(limit), compare: "previous" };
+  return getJson("dashboard", params, comparedDashboardResponse, signal);
+}
+
+/**
+ * Downloads one table of a response as the API's CSV (format=csv&table=NAME): fetched with the
+ * caller's token like the JSON, then saved under the file name the API gives.
+ */
+export async function downloadCsv(path: string, table: string, p: Period): Promise<string> {
+  const qs = new URLSearchParams({ start: p.start, end: p.end, tz: p.tz, format: "csv", table });
+  const res = await fetch(`${BASE_URL}/functions/v1/analytics/${path}?${qs}`, {
+    headers: { Authorization: `Bearer ${await accessToken()}`, apikey: anonKey },
+  });
+  if (!res.ok) {
+    const b = await res.json().catch(() => ({})) as { error?: string; field?: string };
+    throw new ApiError(res.status, b.error ?? `HTTP ${res.status}`, b.field);
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? `${table}.csv`;
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return name;
 }
 
 export function fetchMashup(id: string, p: Period, signal?: AbortSignal): Promise<MashupAnalyticsResponse> {
@@ -186,4 +214,4 @@ export async function fetchMyMashups(): Promise<MashupRow[]> {
   return (data ?? []) as MashupRow[];
 }
 
-export type { DashboardResponse, MashupAnalyticsResponse, RealtimeResponse };
+export type { ComparedDashboardResponse, DashboardResponse, MashupAnalyticsResponse, RealtimeResponse };

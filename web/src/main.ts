@@ -3,9 +3,11 @@
 // and tables. Served by the stack's gateway at `/`, under a strict CSP.
 import {
   ApiError,
+  type ComparedDashboardResponse,
   config,
   currentIdentity,
   type DashboardResponse,
+  downloadCsv,
   fetchDashboard,
   fetchMashup,
   fetchMyMashups,
@@ -387,6 +389,17 @@ function buildDashboard() {
   const peakBox = chartBox("peak", ["Hour", "Plays"]);
   peak.body.append(peakBox.box);
 
+  // CSV downloads of what each panel shows (the API's format=csv, same auth as the JSON).
+  csvButton(plays, "dashboard", "daily");
+  csvButton(likes, "dashboard", "daily");
+  csvButton(top, "dashboard", "topContent");
+  csvButton(sources, "dashboard", "sources");
+  csvButton(countries, "dashboard", "countries");
+  csvButton(devices, "dashboard", "devices");
+  csvButton(retention, "mashup", "retention");
+  csvButton(daily, "mashup", "daily");
+  csvButton(peak, "mashup", "peakTimes");
+
   const root = h(
     "div",
     { class: "dashboard" },
@@ -418,13 +431,61 @@ function periodProblem(): string | null {
   return null;
 }
 
-function card(testId: string, label: string, value: number | string, opts: { raw?: number; hint?: string; icon?: string } = {}) {
+/** A panel's "CSV" button: downloads the panel's table of the current response for the period on screen. */
+function csvButton(panel: Panel, kind: "dashboard" | "mashup", table: string): void {
+  const button = h("button", { type: "button", class: "ghost small", "data-testid": `csv-${panel.name}`, title: "Download as CSV" }, "CSV");
+  button.addEventListener("click", async () => {
+    const path = kind === "dashboard" ? "dashboard" : view.mashupId ? `mashups/${encodeURIComponent(view.mashupId)}` : null;
+    if (!path || periodProblem()) return;
+    button.disabled = true;
+    try {
+      await downloadCsv(path, table, period());
+      button.title = "Download as CSV";
+    } catch (e) {
+      if (handleAuthLoss(e)) return;
+      button.title = `The download failed: ${describeError(e)}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  panel.actions.append(button);
+}
+
+/** How a figure moved against the previous one: whole percent, as the API's `comparison.change` says. */
+type CardChange = { percent: number | null; current: number; previous: number; against: string };
+
+function changeLine(testId: string, c: CardChange): HTMLElement {
+  const direction = c.current > c.previous ? "up" : c.current < c.previous ? "down" : "flat";
+  const arrow = direction === "up" ? "▲" : direction === "down" ? "▼" : "=";
+  // No percentage from nothing: a figure that was 0 before is "new".
+  const amount = c.percent === null ? (c.current > 0 ? "new" : "0") : `${Math.abs(c.percent)}%`;
+  return h(
+    "div",
+    {
+      class: `card-change ${direction}`,
+      "data-testid": `${testId}-change`,
+      "data-change": c.percent === null ? "" : String(c.percent),
+      "data-previous": String(c.previous),
+      title: `${fmtInt(c.previous)} ${c.against}`,
+    },
+    `${arrow} ${amount} `,
+    h("span", { class: "card-change-against" }, c.against),
+  );
+}
+
+function card(
+  testId: string,
+  label: string,
+  value: number | string,
+  opts: { raw?: number; hint?: string; icon?: string; change?: CardChange } = {},
+) {
   const raw = typeof value === "number" ? value : opts.raw;
   return h(
     "div",
     { class: "card", "data-testid": testId, "data-value": raw !== undefined ? String(raw) : undefined },
     h("div", { class: "card-label" }, opts.icon ? h("span", { class: "card-icon", "aria-hidden": "true" }, opts.icon) : null, label),
     h("div", { class: "card-value" }, typeof value === "number" ? fmtInt(value) : value),
+    opts.change ? changeLine(testId, opts.change) : null,
     opts.hint ? h("div", { class: "card-hint" }, opts.hint) : null,
   );
 }
@@ -463,17 +524,25 @@ async function loadDashboard(): Promise<void> {
   }
 }
 
-function renderDashboard(d: DashboardResponse, key: string): void {
+function renderDashboard(d: ComparedDashboardResponse, key: string): void {
   const u = ui!;
-  // Cards.
+  // Cards, each with its change: totals against the previous period, follows since the period began.
   clear(u.cards);
   const s = d.summary;
+  const c = d.comparison;
+  const against = {
+    period: "vs previous period",
+    start: `since ${fmtDay(d.period.start)}`,
+  };
+  const change = (k: keyof typeof s, a: string): CardChange => ({
+    percent: c.change[k], current: s[k], previous: c.summary[k], against: a,
+  });
   u.cards.append(
-    card("card-totalPlays", "Plays", s.totalPlays, { icon: "▶" }),
-    card("card-totalLikes", "Likes", s.totalLikes, { icon: "♥" }),
-    card("card-totalShares", "Shares", s.totalShares, { icon: "↗" }),
-    card("card-followers", "Followers", s.followers, { icon: "★", hint: "all time" }),
-    card("card-following", "Following", s.following, { icon: "☆", hint: "all time" }),
+    card("card-totalPlays", "Plays", s.totalPlays, { icon: "▶", change: change("totalPlays", against.period) }),
+    card("card-totalLikes", "Likes", s.totalLikes, { icon: "♥", change: change("totalLikes", against.period) }),
+    card("card-totalShares", "Shares", s.totalShares, { icon: "↗", change: change("totalShares", against.period) }),
+    card("card-followers", "Followers", s.followers, { icon: "★", hint: "all time", change: change("followers", against.start) }),
+    card("card-following", "Following", s.following, { icon: "☆", hint: "all time", change: change("following", against.start) }),
   );
   u.summary.ready(key);
 

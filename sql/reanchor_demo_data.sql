@@ -1,0 +1,51 @@
+-- Keeps the demo data current (local stack only; run by scripts/post-start.d/40-demo-data-current.sh).
+-- supabase/seed.sql anchors its 50 days of events, users, mashups and follows at the time it was
+-- loaded; a stack started weeks later would show an empty "last 30 days". This moves every seeded
+-- row forward by the seed's age, so the demo looks as if loaded now, then recomputes the rollups
+-- of the days involved. Only rows of the seed move: its users (@mashups.local), their mashups and
+-- follows, and events of those users or mashups received before the anchor (the load time);
+-- anything sent to the stack after the load stays where it is.
+--
+-- The anchor is the demo creator's created_at + 200 days (the seed creates it 200 days before the
+-- load), so moving the seed moves the anchor too. Runs only when the seed is over an hour old.
+\set ON_ERROR_STOP on
+select coalesce(extract(epoch from now() - (created_at + interval '200 days'))::bigint, 0) as age_s,
+       (created_at + interval '200 days') as anchor
+from auth.users where id = '11111111-1111-4111-8111-111111111111'
+union all select 0, null where not exists (select from auth.users where id = '11111111-1111-4111-8111-111111111111')
+limit 1 \gset
+select :age_s > 3600 as stale \gset
+\if :stale
+\echo re-anchoring the demo data: :age_s s old
+begin;
+create temporary table reanchor_users on commit drop as
+  select id from auth.users where email like '%@mashups.local' and created_at <= :'anchor'::timestamptz;
+create temporary table reanchor_mashups on commit drop as
+  select id from public.mashups where creator_id in (select id from reanchor_users)
+    and created_at <= :'anchor'::timestamptz;
+create temporary table reanchor_bounds on commit drop as
+  select min("timestamp") as old_from from public.analytics_events
+  where received_at <= :'anchor'::timestamptz
+    and (mashup_id in (select id from reanchor_mashups) or user_id in (select id from reanchor_users));
+update public.analytics_events
+   set "timestamp" = "timestamp" + make_interval(secs => :age_s),
+       received_at = received_at + make_interval(secs => :age_s)
+ where received_at <= :'anchor'::timestamptz
+   and (mashup_id in (select id from reanchor_mashups) or user_id in (select id from reanchor_users));
+update public.follows set created_at = created_at + make_interval(secs => :age_s)
+ where follower_id in (select id from reanchor_users) and created_at <= :'anchor'::timestamptz;
+update public.mashups set created_at = created_at + make_interval(secs => :age_s)
+ where id in (select id from reanchor_mashups);
+update auth.users set created_at = created_at + make_interval(secs => :age_s),
+                      email_confirmed_at = email_confirmed_at + make_interval(secs => :age_s)
+ where id in (select id from reanchor_users);
+select (old_from at time zone 'UTC')::date as backfill_from, (now() at time zone 'UTC')::date + 1 as backfill_to
+from reanchor_bounds \gset
+commit;
+-- Every day from the oldest seeded day before the move to today: old days lose their rows, new
+-- days get theirs. One committed day at a time, as the seed's own backfill.
+call aggregation.backfill(:'backfill_from', :'backfill_to');
+select public.refresh_materialized_views();
+analyze public.analytics_events;
+\echo re-anchored
+\endif
