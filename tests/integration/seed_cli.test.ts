@@ -63,7 +63,7 @@ async function demoData(sql: postgres.Sql, anchor: string) {
 /** What sql/reanchor_demo_data.sql does to the seed's rows: moves them by the same interval. */
 async function moveSeed(sql: postgres.Sql, from: string, to: string) {
   await sql.begin(async (tx) => {
-    const shift = tx`${to}::timestamptz - ${from}::timestamptz`;
+    const shift = tx`(${to}::timestamptz - ${from}::timestamptz)`;
     const users = tx`(select id from auth.users where email like '%@mashups.local' and created_at <= ${from}::timestamptz)`;
     const mashups = tx`(select id from public.mashups where creator_id in ${users} and created_at <= ${from}::timestamptz)`;
     await tx`update public.analytics_events set "timestamp" = "timestamp" + ${shift}, received_at = received_at + ${shift}
