@@ -5,8 +5,10 @@
 // the legacy secret); others answer 401 here. This repo's functions all set verify_jwt = false and
 // check their callers themselves. CORS preflights pass through unverified, as on hosted Supabase,
 // so each function answers its own OPTIONS.
+// Requests reach a worker unchanged (scripts/forward.ts).
 import { parse } from "smol-toml";
 import { verifyJwt } from "../functions/_shared/auth.ts";
+import { forward } from "./forward.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const PORT = Number(Deno.env.get("RUNTIME_PORT") ?? 54329);
@@ -65,8 +67,13 @@ async function ready(w: Worker): Promise<boolean> {
   }
 }
 
+// The runtime's own answers keep Supabase's shape ({code, message}) and add this API's
+// ({error: "<field>: ...", field}); CORS as every function answer has it.
 const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", "access-control-allow-origin": "*", "cache-control": "no-store" },
+  });
 
 async function verify(req: Request): Promise<string | null> {
   const auth = req.headers.get("authorization") ?? "";
@@ -88,22 +95,20 @@ Deno.serve({ hostname: "127.0.0.1", port: PORT }, async (req) => {
   }
   const name = url.pathname.split("/")[1] ?? "";
   const w = workers.get(name);
-  if (!w) return json(404, { code: "NOT_FOUND", message: "Requested function was not found" });
+  if (!w) {
+    return json(404, {
+      code: "NOT_FOUND",
+      message: "Requested function was not found",
+      error: `path: no function named ${JSON.stringify(name)}`,
+      field: "path",
+    });
+  }
   if (w.verifyJwt && req.method !== "OPTIONS") {
     const problem = await verify(req);
-    if (problem) return json(401, { code: 401, message: problem });
+    if (problem) return json(401, { code: 401, message: problem, error: `authorization: ${problem}`, field: "authorization" });
   }
-  const target = `http://127.0.0.1:${w.port}${url.pathname}${url.search}`;
-  const headers = new Headers(req.headers);
-  headers.delete("host");
   try {
-    const res = await fetch(target, {
-      method: req.method,
-      headers,
-      body: req.body,
-      redirect: "manual",
-    });
-    return new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    return await forward(req, w.port, `${url.pathname}${url.search}`);
   } catch (e) {
     return json(502, { code: "BOOT_ERROR", message: `function ${name} is not answering: ${(e as Error).message}` });
   }

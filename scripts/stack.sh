@@ -491,6 +491,7 @@ start_gateway() {
   mkdir -p "$STACK/nginx/tmp"
   sed -e "s#@GATEWAY_PORT@#$GATEWAY_PORT#g" -e "s#@POSTGREST_PORT@#$POSTGREST_PORT#g" \
       -e "s#@RUNTIME_PORT@#$RUNTIME_PORT#g" -e "s#@AUTH_PORT@#$AUTH_PORT#g" -e "s#@STACK@#$STACK#g" -e "s#@ROOT@#$ROOT#g" \
+      -e "s#@COUNTRY_HEADER@#${TRACK_COUNTRY_HEADER:-cf-ipcountry}#g" \
       -e "s#@ANON_KEY@#${anon//./\\\\.}#g" -e "s#@SERVICE_KEY@#${service//./\\\\.}#g" \
       -e "s#@ANON_KEY_RAW@#$anon#g" -e "s#@SERVICE_KEY_RAW@#$service#g" \
       -e "s#@PUBLISHABLE_KEY@#$SB_PUBLISHABLE_KEY#g" -e "s#@SECRET_KEY@#$SB_SECRET_KEY#g" \

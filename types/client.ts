@@ -7,12 +7,24 @@
 // the backend stores each id once. `sent_at` goes with every batch so a skewed device clock is
 // corrected on arrival. Runs in browsers, Deno and Node 18+ (fetch and crypto.randomUUID).
 //
+// Nothing blocks the queue for good. An event the catalog's schema refuses (a bad id, a string
+// with NUL) is never queued; an event the backend refuses is dropped; a request the backend refuses
+// as a whole (a 4xx other than 401/408/429) is dropped, after splitting on 413. Each is reported
+// through onError as a RefusedEventsError. Only network errors, 5xx, 401, 408 and 429 keep events
+// queued for the next flush, with the same ids.
+//
 //   const analytics = createTrackClient({ url: SUPABASE_URL, anonymousId, sessionId,
 //                                         accessToken: async () => session?.access_token ?? null });
 //   const playId = analytics.trackMashupPlay(mashupId, { source: document.referrer, autoPlay: false });
 //   analytics.trackPlayProgress(mashupId, playId, 30, 185);
 //   await analytics.flush();
-import { MAX_BATCH_EVENTS, type PropertiesOf, type TrackEventInput, type TrackResponse } from "./events.ts";
+import {
+  MAX_BATCH_EVENTS,
+  parseEvent,
+  type PropertiesOf,
+  type TrackEventInput,
+  type TrackResponse,
+} from "./events.ts";
 
 export type TrackClientOptions = {
   /** The project URL (SUPABASE_URL); events go to `${url}/functions/v1/track`. */
@@ -32,7 +44,8 @@ export type TrackClientOptions = {
   /** Tries per batch on network errors and 5xx (default 3); the same ids are sent each time. */
   maxAttempts?: number;
   fetch?: typeof fetch;
-  /** Called when a background flush fails; flush() rejects instead. */
+  /** Called when a background flush fails (flush() rejects instead), and for every event dropped
+   * as refused (a RefusedEventsError, from flush() too). */
   onError?: (error: Error) => void;
 };
 
@@ -41,6 +54,16 @@ export class TrackError extends Error {
     super(`track: HTTP ${status} ${JSON.stringify(body)}`);
   }
 }
+
+/** Events dropped for good: refused by the schema before sending, or by the backend. */
+export class RefusedEventsError extends Error {
+  constructor(readonly refused: { event: TrackEventInput; error: string }[]) {
+    super(`track: ${refused.length} event(s) refused and dropped: ${refused.map((r) => r.error).join("; ")}`);
+  }
+}
+
+// Statuses after which the same request may succeed: the token refreshed, the server back.
+const RETRYABLE = (status: number) => status >= 500 || status === 401 || status === 408 || status === 429;
 
 export type TrackClient = ReturnType<typeof createTrackClient>;
 
@@ -61,16 +84,49 @@ export function createTrackClient(options: TrackClientOptions) {
 
   function enqueue<T extends TrackEventInput["type"]>(type: T, properties: PropertiesOf<T>): string {
     const id = crypto.randomUUID();
-    queue.push({
+    const event = {
       type,
       id,
       timestamp: new Date().toISOString(),
       ...(options.sessionId ? { session_id: options.sessionId } : {}),
       ...(options.anonymousId ? { anonymous_id: options.anonymousId } : {}),
       properties,
-    } as TrackEventInput);
+    } as TrackEventInput;
+    // The backend's own schema: what it would refuse is reported now and never queued.
+    const checked = parseEvent(event, 0);
+    if (!checked.ok) {
+      report(new RefusedEventsError([{ event, error: checked.error.replaceAll("events[0].", "") }]));
+      return id;
+    }
+    queue.push(event);
     if (queue.length >= batchSize) void flush().catch(report);
     return id;
+  }
+
+  /** Sends one batch; the answer, or null when the backend refused the request as a whole (reported). */
+  async function send(events: TrackEventInput[]): Promise<TrackResponse | null> {
+    try {
+      return await post(events);
+    } catch (e) {
+      if (!(e instanceof TrackError) || RETRYABLE(e.status)) throw e;
+      if (e.status === 413 && events.length > 1) {
+        const half = Math.ceil(events.length / 2);
+        // A half refused as a whole (null, already reported) counts as nothing sent.
+        const none: TrackResponse = { accepted: 0, duplicates: 0, ignored: 0, rejected: [] };
+        const a = (await send(events.slice(0, half))) ?? none;
+        const b = (await send(events.slice(half))) ?? none;
+        return {
+          accepted: a.accepted + b.accepted,
+          duplicates: a.duplicates + b.duplicates,
+          ignored: a.ignored + b.ignored,
+          rejected: [...a.rejected, ...b.rejected.map((r) => ({ ...r, index: r.index + half }))],
+        };
+      }
+      const body = e.body as { error?: unknown } | null;
+      const why = `HTTP ${e.status}: ${typeof body?.error === "string" ? body.error : JSON.stringify(body)}`;
+      report(new RefusedEventsError(events.map((event) => ({ event, error: why }))));
+      return null;
+    }
   }
 
   async function post(events: TrackEventInput[]): Promise<TrackResponse> {
@@ -92,7 +148,7 @@ export function createTrackClient(options: TrackClientOptions) {
       // 200 with per-event outcome, or 400 when every event was refused: either way, final.
       if (res.ok || (res.status === 400 && payload && "rejected" in payload)) return payload as TrackResponse;
       lastError = new TrackError(res.status, payload);
-      if (res.status < 500) break;
+      if (!RETRYABLE(res.status)) break;
     }
     throw lastError;
   }
@@ -103,8 +159,14 @@ export function createTrackClient(options: TrackClientOptions) {
       const answers: TrackResponse[] = [];
       while (queue.length > 0) {
         const batch = queue.slice(0, batchSize);
-        answers.push(await post(batch));
+        const answer = await send(batch);
+        // Sent or refused for good: either way these events leave the queue.
         queue.splice(0, batch.length);
+        if (!answer) continue;
+        answers.push(answer);
+        if (answer.rejected.length > 0) {
+          report(new RefusedEventsError(answer.rejected.map((r) => ({ event: batch[r.index], error: r.error }))));
+        }
       }
       return answers;
     });

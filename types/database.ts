@@ -606,15 +606,28 @@ export type Database = {
         Args: { p_end: string; p_start: string; p_summary: Json; p_tz: string };
         Returns: Json;
       };
+      dashboard_date_parameter: {
+        Args: { p_name: string; p_value: string };
+        Returns: string;
+      };
+      dashboard_limit_parameter: { Args: { p_limit: Json }; Returns: number };
+      dashboard_mashup_id_parameter: {
+        Args: { p_mashup_id: string };
+        Returns: string;
+      };
+      dashboard_parameters: {
+        Args: { p_end: string; p_start: string; p_tz: string };
+        Returns: Record<string, unknown>;
+      };
       dashboard_period_bounds: {
         Args: { p_end: string; p_start: string; p_tz: string };
         Returns: Record<string, unknown>;
       };
       get_creator_dashboard: {
         Args: {
-          p_end: string;
-          p_limit?: number;
-          p_start: string;
+          p_end?: string;
+          p_limit?: Json;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;
@@ -622,18 +635,18 @@ export type Database = {
       get_creator_dashboard_with_comparison: {
         Args: {
           p_compare?: string;
-          p_end: string;
-          p_limit?: number;
-          p_start: string;
+          p_end?: string;
+          p_limit?: Json;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;
       };
       get_mashup_analytics: {
         Args: {
-          p_end: string;
-          p_mashup_id: string;
-          p_start: string;
+          p_end?: string;
+          p_mashup_id?: string;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;
@@ -641,9 +654,9 @@ export type Database = {
       get_mashup_analytics_with_comparison: {
         Args: {
           p_compare?: string;
-          p_end: string;
-          p_mashup_id: string;
-          p_start: string;
+          p_end?: string;
+          p_mashup_id?: string;
+          p_start?: string;
           p_tz?: string;
         };
         Returns: Json;

@@ -33,11 +33,24 @@ export type EventType = (typeof EVENT_TYPES)[number];
 // md5()::uuid in SQL (the seed's) are valid uuids to Postgres and must be valid here too.
 const uuid = () =>
   z.guid({ error: (issue) => (issue.code === "invalid_format" ? "Invalid UUID" : undefined) });
+/**
+ * Whether PostgreSQL can store a string: text and jsonb refuse NUL (\u0000), and a lone UTF-16
+ * surrogate (\ud800 without its pair) has no UTF-8 form. JSON.parse accepts both, so without this
+ * rule one such string made the database refuse the whole batch.
+ */
+export function isStorableText(s: string): boolean {
+  return !s.includes("\u0000") && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+export const UNSTORABLE_TEXT =
+  "must not contain NUL (\\u0000) or an unpaired UTF-16 surrogate (\\ud800-\\udfff): the database cannot store it";
+/** Any string of an event that is stored (or decides what is stored). */
+const text = () => z.string().refine(isStorableText, UNSTORABLE_TEXT);
+
 /** A short label chosen by the client: platform, format, reaction, tier. */
-const label = () => z.string().trim().min(1).max(64);
+const label = () => text().trim().min(1).max(64);
 /** Seconds within one play; a day is far beyond any mashup. */
 const seconds = () => z.number().min(0).max(86_400);
-const clientId = () => z.string().trim().min(1).max(200);
+const clientId = () => text().trim().min(1).max(200);
 
 /** The fields every event carries besides its properties. */
 const envelope = {
@@ -69,7 +82,7 @@ export const mashupPlayed = eventOf(
   z.object({
     mashup_id: uuid(),
     // A label ("twitter") or a referrer URL/host; the function normalises it (empty -> direct).
-    source: z.string().max(2048).nullish(),
+    source: text().max(2048).nullish(),
     auto_play: z.boolean(),
     // Optional: ties progress/end heartbeats to the play; the plan's own client sends none.
     play_id: uuid().optional(),

@@ -13,7 +13,7 @@
 // For a hosted project: SUPABASE_URL=https://<ref>.supabase.co SUPABASE_PUBLISHABLE_KEY=sb_publishable_...
 // node web/build.mjs --force, then put web/dist on any static host.
 import { build } from "esbuild";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, copyFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -42,6 +42,7 @@ const stale = force || !existsSync(STAMP) || newestMtime(inputs) > statSync(STAM
 if (stale) {
   const started = Date.now();
   mkdirSync(DIST, { recursive: true });
+  for (const f of readdirSync(DIST)) if (f.endsWith(".map")) rmSync(join(DIST, f));
   const result = await build({
     entryPoints: { app: join(WEB, "src", "main.ts"), styles: join(WEB, "src", "styles.css") },
     outdir: DIST,
@@ -50,7 +51,9 @@ if (stale) {
     platform: "browser",
     target: ["chrome110", "firefox110", "safari16"],
     minify: true,
-    sourcemap: "linked",
+    // No source maps: the served page is the production page, and its maps would hand out the
+    // unminified source. (esbuild's `--sourcemap` is one flag away when debugging locally.)
+    sourcemap: false,
     legalComments: "linked",
     metafile: true,
     logLevel: "warning",

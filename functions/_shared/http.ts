@@ -12,3 +12,10 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 export function jsonError(status: number, error: string, field?: string, extra: Record<string, unknown> = {}) {
   return json({ error, ...(field ? { field } : {}), ...extra }, status, { "Cache-Control": "no-store" });
 }
+
+/** Deno.serve's onError: an unexpected throw is logged and answered as JSON with CORS, never as
+ * the runtime's plain-text 500. */
+export function internalError(error: unknown): Response {
+  console.error("unhandled error", error);
+  return jsonError(500, "internal error");
+}

@@ -7,7 +7,7 @@
 // Parse the query, authorize from the JWT, call one RPC as the caller (so RLS decides what the
 // caller may see, exactly as a direct RPC call would), shape the plan's JSON.
 import { corsHeaders, preflight } from "../_shared/cors.ts";
-import { json, jsonError } from "../_shared/http.ts";
+import { internalError, json, jsonError } from "../_shared/http.ts";
 import { AuthError, type Caller, callerFrom } from "../_shared/auth.ts";
 import { asCaller, asService } from "../_shared/db.ts";
 import { parsePeriodQuery, type PeriodQuery } from "./params.ts";
@@ -20,7 +20,7 @@ const CACHE_ROLLUPS = { "Cache-Control": "private, max-age=60", Vary: "Authoriza
 const CACHE_REALTIME = { "Cache-Control": "private, max-age=5", Vary: "Authorization" };
 const NOT_FOUND = () => jsonError(404, "mashup not found", "id");
 
-Deno.serve(async (req) => {
+Deno.serve({ onError: internalError }, async (req) => {
   const pre = preflight(req);
   if (pre) return pre;
   if (req.method !== "GET") return jsonError(405, "only GET is supported", "method");
@@ -33,9 +33,12 @@ Deno.serve(async (req) => {
     : path === "/realtime"
     ? { kind: "realtime" as const }
     : path.startsWith("/mashups/")
-    ? { kind: "mashup" as const, id: decodeURIComponent(path.slice("/mashups/".length)) }
+    ? { kind: "mashup" as const, id: decodedSegment(path.slice("/mashups/".length)) }
     : null;
-  if (!route) return jsonError(404, `no such endpoint: ${path || "/"}`, "path");
+  if (!route) return jsonError(404, `no such endpoint: ${safePath(path) || "/"}`, "path");
+  if (route.kind === "mashup" && route.id === null) {
+    return jsonError(400, "id must be a UUID (the path segment is not valid percent-encoded UTF-8)", "id");
+  }
 
   // authorize
   let caller: Caller;
@@ -76,7 +79,7 @@ Deno.serve(async (req) => {
     return shaped("dashboard", data, q);
   }
 
-  if (!UUID.test(route.id)) return jsonError(400, "id must be a UUID", "id");
+  if (!UUID.test(route.id!)) return jsonError(400, "id must be a UUID", "id");
   const { data, error } = await db.rpc(`get_mashup_analytics${suffix}`, {
     p_mashup_id: route.id,
     p_start: q.start,
@@ -88,6 +91,24 @@ Deno.serve(async (req) => {
   if (data === null) return NOT_FOUND();
   return shaped("mashup", data, q);
 });
+
+/** A path segment percent-decoded, or null when its bytes are not UTF-8 (`%C0%80`, `%E2%82`). */
+function decodedSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
+/** The path as it may be echoed in an error: decoded when it can be. */
+function safePath(path: string): string {
+  return decodedSegment(path) ?? path;
+}
+
+// The RPCs name their parameters (p_start, p_tz, p_mashup_id); the endpoint's are start, tz, id.
+const QUERY_FIELD: Record<string, string> = { p_mashup_id: "id" };
+const queryField = (p: string) => QUERY_FIELD[p] ?? p.replace(/^p_/, "");
 
 /** The JSON response, or the asked-for table of it as a CSV download. */
 function shaped(kind: "dashboard" | "mashup", data: Record<string, unknown>, q: PeriodQuery): Response {
@@ -110,8 +131,12 @@ function shaped(kind: "dashboard" | "mashup", data: Record<string, unknown>, q: 
 /** SQL errors the dashboard functions raise on purpose map to the same 4xx the edge gives. */
 function rpcError(error: { code?: string; message: string; hint?: string | null }): Response {
   if (error.code === "P0002") return NOT_FOUND();
-  if (error.code === "22023") return jsonError(400, error.message, error.hint ?? undefined);
-  if (error.code === "42501") return jsonError(403, error.message);
+  if (error.code === "22023" && error.hint) {
+    const field = queryField(error.hint);
+    return jsonError(400, error.message.replace(/\bp_[a-z_]+/g, queryField), field);
+  }
+  if (error.code === "22023") return jsonError(400, error.message);
+  if (error.code === "42501") return jsonError(403, error.message, "authorization");
   console.error("analytics rpc failed", error);
   return jsonError(500, "internal error");
 }

@@ -6,13 +6,13 @@
 import { AuthError, callerFrom } from "../_shared/auth.ts";
 import { preflight } from "../_shared/cors.ts";
 import { directDb } from "../_shared/db.ts";
-import { json, jsonError } from "../_shared/http.ts";
+import { internalError, json, jsonError } from "../_shared/http.ts";
 import { countryFrom } from "./enrich.ts";
 import { countRealtime, prepare, type Received, store } from "./ingest.ts";
 import { fromPostHogEvent, postHogBatch } from "./posthog.ts";
 import { nativeBatch, nativeBody, postHogBody, RequestError, wireFormatOf } from "./request.ts";
 
-Deno.serve(async (req) => {
+Deno.serve({ onError: internalError }, async (req) => {
   const receivedAt = new Date();
   const timing = new ServerTiming();
   const pre = preflight(req);
@@ -77,7 +77,7 @@ Deno.serve(async (req) => {
   const { response } = outcome;
   const nothingTaken = response.rejected.length > 0 &&
     response.accepted + response.duplicates + response.ignored === 0;
-  if (nothingTaken) return json({ error: "no valid event in the request", ...response }, 400, timing.header());
+  if (nothingTaken) return json({ error: "no valid event in the request", field: "events", ...response }, 400, timing.header());
   return json(response, 200, { "Cache-Control": "no-store", ...timing.header() });
 });
 

@@ -2,14 +2,17 @@
 // rules, enrich, store the batch with one RPC (public.ingest_events, deduplicating on the event
 // id), then bump the realtime counters for the newly stored events only.
 import type { directDb } from "../_shared/db.ts";
-import { parseEvent, type TrackEvent, type TrackResponse } from "../../types/events.ts";
+import { isStorableText, parseEvent, type TrackEvent, type TrackResponse, UNSTORABLE_TEXT } from "../../types/events.ts";
 import type { Caller } from "../_shared/auth.ts";
 import { type RealtimeEvent, recordRealtime } from "../_shared/realtime.ts";
 import { type Agent, agentOf, eventTime, MAX_AGE_MS, normaliseSource } from "./enrich.ts";
 import { RETENTION_MONTHS, retentionHorizon } from "../_shared/retention.ts";
 
-/** One received event before validation, with the User-Agent that speaks for it when not the request's. */
-export type Received = { ignored: true } | { ignored: false; input: unknown; userAgent: string | null };
+/** One received event before validation, with the User-Agent that speaks for it when not the request's.
+ * `fieldNames` renames the native fields in errors to the names the sender used (PostHog's). */
+export type Received =
+  | { ignored: true }
+  | { ignored: false; input: unknown; userAgent: string | null; fieldNames?: Record<string, string> };
 
 /** What the request itself says about every event in it. */
 export type RequestContext = {
@@ -56,7 +59,11 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
     }
     const parsed = parseEvent(item.input, index);
     if (!parsed.ok) {
-      rejected.push({ index, error: parsed.error });
+      rejected.push({ index, error: renamed(parsed.error, index, item.fieldNames) });
+      return;
+    }
+    if (item.userAgent !== null && !isStorableText(item.userAgent)) {
+      rejected.push({ index, error: `events[${index}].properties.$raw_user_agent: ${UNSTORABLE_TEXT}` });
       return;
     }
     const event = parsed.event;
@@ -97,6 +104,18 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
     });
   });
   return { rows, rejected, ignored };
+}
+
+/** `events[3].anonymous_id: ...` as the sender named it, e.g. `events[3].distinct_id: ...`. */
+function renamed(error: string, index: number, names: Record<string, string> | undefined): string {
+  if (!names) return error;
+  const at = `events[${index}].`;
+  return error.split("; ").map((part) => {
+    for (const [native, theirs] of Object.entries(names)) {
+      if (part.startsWith(`${at}${native}:`)) return `${at}${theirs}${part.slice(at.length + native.length)}`;
+    }
+    return part;
+  }).join("; ");
 }
 
 type IngestResult = {

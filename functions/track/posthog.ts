@@ -25,6 +25,13 @@ const CATALOG_NAME: Record<string, string> = {
   creatorId: "creator_id",
 };
 
+/** Errors name the fields as a PostHog client sent them. */
+const POSTHOG_FIELD: Record<string, string> = {
+  id: "uuid",
+  anonymous_id: "distinct_id",
+  session_id: "properties.$session_id",
+};
+
 /** The batch a PostHog body holds: `{ batch: [...] }`, an array, or one event. */
 export function postHogBatch(body: unknown): RawBatch {
   if (Array.isArray(body)) return { events: checkedEvents(body, "batch"), sentAt: null };
@@ -75,5 +82,6 @@ export function fromPostHogEvent(event: unknown): Received {
       properties,
     },
     userAgent: typeof props.$raw_user_agent === "string" ? props.$raw_user_agent : null,
+    fieldNames: POSTHOG_FIELD,
   };
 }

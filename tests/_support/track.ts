@@ -7,6 +7,10 @@ import { API_URL, ENV, serviceClient } from "./env.ts";
 
 export const TRACK_URL = `${API_URL}/functions/v1/track`;
 
+/** The functions runtime itself, behind the gateway (STACK_PORT + 8): where hosted Supabase's edge,
+ * which sets the trusted country header, would forward a request. The gateway drops a client's copy. */
+export const RUNTIME_URL = `http://127.0.0.1:${Number(new URL(API_URL).port) + 8}`;
+
 export const UA = {
   iphone:
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
@@ -70,7 +74,7 @@ export function validEvent(
 /** POSTs a body to the track function (path under /track), as a phone's browser unless told otherwise. */
 export async function track(
   body: unknown,
-  init: { token?: string; headers?: Record<string, string>; path?: string; raw?: BodyInit } = {},
+  init: { token?: string; headers?: Record<string, string>; path?: string; raw?: BodyInit; behindEdge?: boolean } = {},
 ): Promise<{ status: number; body: TrackResponse & { error?: string; field?: string }; headers: Headers }> {
   const headers: Record<string, string> = {
     "Content-Type": "application/json",
@@ -78,7 +82,8 @@ export async function track(
     ...init.headers,
   };
   if (init.token) headers.Authorization = `Bearer ${init.token}`;
-  const res = await fetch(`${TRACK_URL}${init.path ?? ""}`, {
+  const url = init.behindEdge ? `${RUNTIME_URL}/track` : TRACK_URL;
+  const res = await fetch(`${url}${init.path ?? ""}`, {
     method: "POST",
     headers,
     body: init.raw ?? JSON.stringify(body),

@@ -159,7 +159,7 @@ Deno.test({
       p_start: "2026-03-10", p_end: "2026-03-01", p_tz: "UTC", p_limit: 10,
     });
     assertEquals(error?.code, "22023");
-    assertEquals(error?.hint, "end");
+    assertEquals(error?.hint, "p_end");
   },
 });
 

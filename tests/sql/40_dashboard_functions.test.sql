@@ -23,8 +23,8 @@ select throws_ok($$ select public.dashboard_period_bounds('2026-03-01', '2026-03
 select results_eq($$ select start_at, end_at from public.dashboard_period_bounds('2026-03-08', '2026-03-09', 'America/New_York') $$,
   $$ values ('2026-03-08 05:00+00'::timestamptz, '2026-03-09 04:00+00'::timestamptz) $$,
   'the DST day in New York is 23 hours long');
-select throws_ok($$ select public.get_creator_dashboard('2026-03-01', '2026-03-10', 'UTC', 0) $$,
-  '22023', 'limit must be between 1 and 100', 'limit 0 is refused');
+select throws_ok($$ select public.get_creator_dashboard('2026-03-01', '2026-03-10', 'UTC', '0') $$,
+  '22023', 'p_limit must be an integer between 1 and 100', 'limit 0 is refused');
 
 -- who may call what ------------------------------------------------------------------------------
 select tests.create_supabase_user('dash_a');

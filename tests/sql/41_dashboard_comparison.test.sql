@@ -46,7 +46,7 @@ select is(public.get_creator_dashboard_with_comparison('2026-03-08', '2026-03-10
 select is(public.get_mashup_analytics_with_comparison('dddddddd-0000-4000-8000-00000000000a', '2026-03-08', '2026-03-10')
             -> 'comparison' -> 'summary',
           '{"plays": 4, "likes": 1, "shares": 2}'::jsonb, 'a mashup''s previous totals');
-select throws_ok($$ select public.get_creator_dashboard_with_comparison('2026-03-08', '2026-03-10', 'UTC', 10, 'year') $$,
+select throws_ok($$ select public.get_creator_dashboard_with_comparison('2026-03-08', '2026-03-10', 'UTC', '10', 'year') $$,
   '22023', 'compare must be previous', 'an unknown comparison is refused');
 
 select tests.authenticate_as('cmp_b');
