@@ -45,10 +45,10 @@ Deno.serve({ onError: internalError }, async (req) => {
   try {
     caller = await callerFrom(req);
   } catch (e) {
-    if (e instanceof AuthError) return jsonError(401, e.message, "authorization");
+    if (e instanceof AuthError) return jsonError(401, `authorization: ${e.message}`, "authorization");
     throw e;
   }
-  if (caller.kind === "anon") return jsonError(401, "sign in: a user or service-role JWT is required", "authorization");
+  if (caller.kind === "anon") return jsonError(401, "authorization: sign in, a user or service-role JWT is required", "authorization");
 
   // query + shape
   if (route.kind === "realtime") {

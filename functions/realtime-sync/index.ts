@@ -20,13 +20,13 @@ Deno.serve(async (req) => {
   try {
     const caller = await callerFrom(req);
     if (caller.kind === "anon" && caller.token === null && !caller.apiKey) {
-      return jsonError(401, "missing credentials: the secret API key or a service-role JWT", "authorization");
+      return jsonError(401, "authorization: missing, send the secret API key or a service-role JWT", "authorization");
     }
     if (caller.kind !== "service") {
-      return jsonError(403, "only the service role may run the sync", "authorization");
+      return jsonError(403, "authorization: only the service role may run the sync", "authorization");
     }
   } catch (e) {
-    if (e instanceof AuthError) return jsonError(401, e.message, "authorization");
+    if (e instanceof AuthError) return jsonError(401, `authorization: ${e.message}`, "authorization");
     throw e;
   }
 

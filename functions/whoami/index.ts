@@ -14,11 +14,11 @@ Deno.serve(async (req) => {
   try {
     caller = await callerFrom(req);
   } catch (e) {
-    if (e instanceof AuthError) return jsonError(401, e.message, "authorization");
+    if (e instanceof AuthError) return jsonError(401, `authorization: ${e.message}`, "authorization");
     throw e;
   }
   if (caller.kind !== "user" && !caller.token && !caller.apiKey) {
-    return jsonError(401, "missing bearer token or API key", "authorization");
+    return jsonError(401, "authorization: missing bearer token or API key", "authorization");
   }
 
   const db = caller.kind === "service" ? asService() : caller.token ? asCaller(caller.token) : asAnon();
