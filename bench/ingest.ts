@@ -37,6 +37,14 @@ const BROWSER_UA =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
 const RUN = `bench-${Date.now().toString(36)}`;
 const MASHUPS = Array.from({ length: 20 }, () => crypto.randomUUID());
+// track limits anonymous traffic per client IP (docs/ingestion.md, Rate limits): the bench speaks
+// from 64 loopback addresses, round robin, as that many visitors would, each with kept-alive
+// connections.
+const CLIENTS = Array.from(
+  { length: 64 },
+  (_, i) => Deno.createHttpClient({ localAddress: `127.0.77.${i + 1}` } as Deno.CreateHttpClientOptions),
+);
+let nextClient = 0;
 
 type Event = {
   type: string;
@@ -75,7 +83,8 @@ async function post(events: Event[]): Promise<void> {
     method: "POST",
     headers: { "Content-Type": "application/json", "User-Agent": BROWSER_UA, "cf-ipcountry": "DE" },
     body: JSON.stringify(body),
-  });
+    client: CLIENTS[nextClient++ % CLIENTS.length],
+  } as RequestInit);
   const answer = await res.json();
   if (res.status !== 200 || answer.accepted !== events.length) {
     throw new Error(`unexpected answer ${res.status} ${JSON.stringify(answer).slice(0, 300)}`);

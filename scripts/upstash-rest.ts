@@ -8,6 +8,10 @@
 // A Redis error is 400 {"error":"ERR ..."}; inside a pipeline it is that entry's {"error"}.
 // With `Upstash-Encoding: base64` (the client's default) bulk strings come back base64-encoded,
 // recursively inside arrays; integers, nulls and status replies ("OK") are left as they are.
+// Lua scripts (EVAL, EVALSHA, SCRIPT LOAD/EXISTS, as @upstash/ratelimit sends them): Upstash
+// accepts shebang flags that Redis 7.0 refuses (`#!lua flags=allow-key-locking`); those are
+// dropped before Redis sees the script, and EVALSHA with the client's hash of the original text
+// is mapped to the hash Redis knows, so a script costs one EVALSHA as it does on Upstash.
 
 type Reply = string | number | null | Reply[] | RedisError | Status;
 class RedisError {
@@ -185,6 +189,58 @@ function entry(r: Reply | BulkString, base64: boolean) {
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
+// --- Lua scripts -------------------------------------------------------------------------------
+// Shebang flags Redis 7.0 knows; any other is Upstash's own and is dropped.
+const REDIS_SCRIPT_FLAGS = new Set(["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"]);
+/** Client's SHA1 of a script's original text -> SHA1 of the text Redis was given. */
+const scriptShas = new Map<string, string>();
+
+async function sha1(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", enc.encode(text)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The script as Redis 7.0 accepts it: unknown shebang flags removed. */
+function forRedis(script: string): string {
+  const m = /^#!lua([^\n]*)/.exec(script);
+  if (!m) return script;
+  const flags = /flags=([^\s]*)/.exec(m[1])?.[1].split(",").filter((f) => REDIS_SCRIPT_FLAGS.has(f)) ?? [];
+  const shebang = flags.length > 0 ? `#!lua flags=${flags.join(",")}` : "#!lua";
+  return shebang + script.slice(m[0].length);
+}
+
+/** Rewrites script commands for Redis, remembering which hash stands for which. */
+async function translateScripts(cmd: unknown[]): Promise<unknown[]> {
+  const name = String(cmd[0]).toLowerCase();
+  const sub = String(cmd[1] ?? "").toLowerCase();
+  if ((name === "eval" || name === "eval_ro" || (name === "script" && sub === "load"))) {
+    const at = name === "script" ? 2 : 1;
+    const original = String(cmd[at] ?? "");
+    const rewritten = forRedis(original);
+    if (rewritten !== original) {
+      scriptShas.set(await sha1(original), await sha1(rewritten));
+      const out = [...cmd];
+      out[at] = rewritten;
+      return out;
+    }
+    return cmd;
+  }
+  if (name === "evalsha" || name === "evalsha_ro") {
+    const mapped = scriptShas.get(String(cmd[1] ?? "").toLowerCase());
+    return mapped ? [cmd[0], mapped, ...cmd.slice(2)] : cmd;
+  }
+  if (name === "script" && sub === "exists") {
+    return [cmd[0], cmd[1], ...cmd.slice(2).map((h) => scriptShas.get(String(h).toLowerCase()) ?? h)];
+  }
+  return cmd;
+}
+
+/** SCRIPT LOAD answers the hash of the text Redis got; the client expects the hash of its own. */
+function originalShaOf(redisSha: string): string {
+  for (const [original, mapped] of scriptShas) if (mapped === redisSha) return original;
+  return redisSha;
+}
+
 function isCommand(x: unknown): x is unknown[] {
   return Array.isArray(x) && x.length > 0 && typeof x[0] === "string";
 }
@@ -213,7 +269,7 @@ async function handle(req: Request): Promise<Response> {
       if (!Array.isArray(body) || body.length === 0 || !body.every(isCommand)) {
         return json({ error: "ERR invalid request body: expected an array of commands" }, 400);
       }
-      const cmds = body as unknown[][];
+      const cmds = await Promise.all((body as unknown[][]).map(translateScripts));
       if (path === "/pipeline") {
         const replies = await pool.use((c) => c.send(cmds));
         return json(replies.map((r) => entry(r, base64)));
@@ -234,8 +290,13 @@ async function handle(req: Request): Promise<Response> {
       for (const [k, v] of url.searchParams) if (k !== "_token") cmd.push(k, ...(v ? [v] : []));
       if (typeof body === "string" || (body !== undefined && !Array.isArray(body))) cmd.push(body);
     }
-    const [reply] = await pool.use((c) => c.send([cmd]));
+    const loadsScript = String(cmd[0]).toLowerCase() === "script" && String(cmd[1]).toLowerCase() === "load";
+    const [reply] = await pool.use(async (c) => c.send([await translateScripts(cmd)]));
     if (reply instanceof RedisError) return json({ error: reply.message }, 400);
+    if (loadsScript && reply instanceof BulkString) {
+      const sha = originalShaOf(dec.decode(reply.bytes));
+      return json({ result: base64 ? toBase64(enc.encode(sha)) : sha });
+    }
     return json({ result: shape(reply, base64) });
   } catch (e) {
     // Redis unreachable or the connection dropped: the caller must see a failure, not a result.

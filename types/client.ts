@@ -43,6 +43,11 @@ export type TrackClientOptions = {
   flushIntervalMs?: number;
   /** Tries per batch on network errors and 5xx (default 3); the same ids are sent each time. */
   maxAttempts?: number;
+  /**
+   * Waits per batch on 429 (rate limited, default 10): each waits the answer's Retry-After (else
+   * 1, 2, 4 ... s, at most 60 s) and sends the same batch again. A 413 splits the batch in two.
+   */
+  maxRateLimitWaits?: number;
   fetch?: typeof fetch;
   /** Called when a background flush fails (flush() rejects instead), and for every event dropped
    * as refused (a RefusedEventsError, from flush() too). */
@@ -67,10 +72,25 @@ const RETRYABLE = (status: number) => status >= 500 || status === 401 || status 
 
 export type TrackClient = ReturnType<typeof createTrackClient>;
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Retry-After (seconds or an HTTP date) in ms, else exponential backoff from 1 s; at most 60 s. */
+function retryAfterMs(header: string | null, waitsSoFar: number): number {
+  const seconds = Number(header);
+  let ms = Number.isFinite(seconds) && header !== null && header.trim() !== ""
+    ? seconds * 1000
+    : header
+    ? Date.parse(header) - Date.now()
+    : NaN;
+  if (!(ms >= 0)) ms = 1000 * 2 ** waitsSoFar;
+  return Math.min(ms, 60_000);
+}
+
 export function createTrackClient(options: TrackClientOptions) {
   const endpoint = `${options.url.replace(/\/+$/, "")}/functions/v1/track`;
   const batchSize = Math.min(Math.max(1, options.batchSize ?? 50), MAX_BATCH_EVENTS);
   const maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+  const maxRateLimitWaits = Math.max(0, options.maxRateLimitWaits ?? 10);
   const doFetch = options.fetch ?? fetch;
   const queue: TrackEventInput[] = [];
   let sending: Promise<TrackResponse[]> = Promise.resolve([]);
@@ -134,11 +154,13 @@ export function createTrackClient(options: TrackClientOptions) {
     if (options.apikey) headers.apikey = options.apikey;
     const token = await options.accessToken?.();
     if (token) headers.Authorization = `Bearer ${token}`;
-    const body = JSON.stringify({ events, sent_at: new Date().toISOString() });
     let lastError: Error = new Error("track: not sent");
+    let waits = 0;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       let res: Response;
       try {
+        // sent_at is the clock of this very send, so a batch that waited is still corrected right.
+        const body = JSON.stringify({ events, sent_at: new Date().toISOString() });
         res = await doFetch(endpoint, { method: "POST", headers, body });
       } catch (e) {
         lastError = e as Error;
@@ -148,6 +170,15 @@ export function createTrackClient(options: TrackClientOptions) {
       // 200 with per-event outcome, or 400 when every event was refused: either way, final.
       if (res.ok || (res.status === 400 && payload && "rejected" in payload)) return payload as TrackResponse;
       lastError = new TrackError(res.status, payload);
+      if (res.status === 429 && waits < maxRateLimitWaits) {
+        // Rate limited: nothing was stored; wait as told and send the same events again.
+        // The header, else the body's retry_after (a browser may not see the header cross-origin).
+        const told = res.headers.get("retry-after") ??
+          (payload && typeof payload.retry_after === "number" ? String(payload.retry_after) : null);
+        await sleep(retryAfterMs(told, waits++));
+        attempt--;
+        continue;
+      }
       if (!RETRYABLE(res.status)) break;
     }
     throw lastError;

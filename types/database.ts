@@ -720,6 +720,13 @@ export type Database = {
         Args: Record<PropertyKey, never>;
         Returns: undefined;
       };
+      retired_mashup_ids: {
+        Args: { p_after?: string; p_limit?: number };
+        Returns: {
+          id: string;
+          retired_at: string;
+        }[];
+      };
       update_realtime_stats: {
         Args: { p_batch_id: string; p_deltas: Json };
         Returns: Json;

@@ -9,8 +9,14 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 }
 
 /** The one error shape every function uses: what went wrong, and where (the field) when known. */
-export function jsonError(status: number, error: string, field?: string, extra: Record<string, unknown> = {}) {
-  return json({ error, ...(field ? { field } : {}), ...extra }, status, { "Cache-Control": "no-store" });
+export function jsonError(
+  status: number,
+  error: string,
+  field?: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) {
+  return json({ error, ...(field ? { field } : {}), ...extra }, status, { "Cache-Control": "no-store", ...headers });
 }
 
 /** Deno.serve's onError: an unexpected throw is logged and answered as JSON with CORS, never as

@@ -99,6 +99,14 @@ export const creatorsFromDatabase: CreatorLookup = async (ids) => {
   return out;
 };
 
+/** Drops these mashups from the creator cache (their mashups were deleted): issue 13 item 12. */
+export async function forgetMashupCreators(redis: Redis, mashupIds: string[]): Promise<void> {
+  for (let i = 0; i < mashupIds.length; i += 1000) {
+    const [first, ...rest] = mashupIds.slice(i, i + 1000);
+    if (first) await redis.hdel(MASHUP_CREATOR_HASH, first, ...rest);
+  }
+}
+
 /** Fills in each mashup event's creator from rt:mashup_creator, then the database for misses. */
 async function resolveCreators(
   events: RealtimeEvent[],

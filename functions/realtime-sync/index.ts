@@ -11,6 +11,7 @@ import { AuthError, callerFrom } from "../_shared/auth.ts";
 import { asService } from "../_shared/db.ts";
 import { redisBulkClient } from "../_shared/redis.ts";
 import { reconcileRealtime, recoverIfRedisLostData, syncRealtime } from "../_shared/realtime_sync.ts";
+import { forgetRetiredMashups } from "../_shared/retired_mashups.ts";
 
 Deno.serve(async (req) => {
   const pre = preflight(req);
@@ -53,7 +54,8 @@ Deno.serve(async (req) => {
     const recovery = await recoverIfRedisLostData(redis, db);
     const sync = await syncRealtime(redis, db);
     const reconcile = body.reconcile === true ? await reconcileRealtime(redis, db) : undefined;
-    return json({ recovery, sync, reconcile, ms: Math.round(performance.now() - started) }, 200, {
+    const deletedMashups = await forgetRetiredMashups(redis, db);
+    return json({ recovery, sync, reconcile, deletedMashups, ms: Math.round(performance.now() - started) }, 200, {
       "Cache-Control": "no-store",
     });
   } catch (e) {

@@ -10,14 +10,21 @@ import { internalError, json, jsonError } from "../_shared/http.ts";
 import { countryFrom } from "./enrich.ts";
 import { countRealtime, prepare, type Received, store } from "./ingest.ts";
 import { fromPostHogEvent, postHogBatch } from "./posthog.ts";
+import { answerPostHogEndpoint, badToken, postHogEndpointOf } from "./posthog_endpoints.ts";
 import { nativeBatch, nativeBody, postHogBody, RequestError, wireFormatOf } from "./request.ts";
+import { checkRateLimits } from "./rate_limit.ts";
 
 Deno.serve({ onError: internalError }, async (req) => {
   const receivedAt = new Date();
   const timing = new ServerTiming();
   const pre = preflight(req);
   if (pre) return pre;
-  const format = wireFormatOf(new URL(req.url).pathname);
+  const pathname = new URL(req.url).pathname;
+  // posthog-js's config and flags requests: answered like a PostHog project without flags.
+  const sideEndpoint = postHogEndpointOf(pathname.replace(/^\/track(?=\/|$)/, "").replace(/\/+$/, ""));
+  if (sideEndpoint === "bad-token") return badToken();
+  if (sideEndpoint) return await answerPostHogEndpoint(req, sideEndpoint);
+  const format = wireFormatOf(pathname);
   if (!format) {
     return jsonError(404, "not found: POST to /track or to PostHog's /track/capture, /batch, /e", "path");
   }
@@ -49,6 +56,17 @@ Deno.serve({ onError: internalError }, async (req) => {
   }
 
   timing.mark("parse");
+
+  // limit: anonymous traffic per client and per anonymous id (docs/ingestion.md, Rate limits)
+  const refusal = await checkRateLimits(caller, req.headers, received);
+  if (refusal) {
+    const retry = refusal.retryAfterSeconds;
+    return jsonError(refusal.status, refusal.error, refusal.field, retry ? { retry_after: retry } : {}, {
+      // A browser on another origin reads Retry-After only when it is exposed.
+      ...(retry ? { "Retry-After": String(retry), "Access-Control-Expose-Headers": "Retry-After" } : {}),
+    });
+  }
+  timing.mark("limit");
 
   // authorize + enrich: identity from the verified token only, enrichment from the request
   const prepared = prepare(received, {

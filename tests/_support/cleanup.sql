@@ -19,7 +19,7 @@ delete from public.analytics_events
  where mashup_id in (select id from cleanup_mashups)
     or user_id in (select id from cleanup_users)
     or (event_type = 'user_followed' and properties ->> 'creator_id' in (select id::text from cleanup_users))
-    or (:'pattern' = '%@test.local' and mashup_id is not null and anonymous_id = 'anon-test'
+    or (:'pattern' = '%@test.local' and mashup_id is not null and anonymous_id like 'anon-test%'
         and not exists (select from public.mashups m where m.id = mashup_id));
 delete from auth.users where id in (select id from cleanup_users);
 -- The aggregation tests' own job names (never the stack's `incremental` job).

@@ -56,7 +56,28 @@ export function validProperties(type: EventType, ids = { mashup: uuid(), play: u
   return all[type];
 }
 
-/** A valid anonymous event of `type` with a fresh id. */
+/**
+ * fetch from a loopback address of its own (127.x.y.z), which the gateway passes on as the client
+ * IP: each call is a new client for track's per-IP rate limit, so tests that are not about rate
+ * limits never share a bucket (tests/integration/rate_limits.test.ts tests the limits).
+ */
+export async function fetchAsNewClient(input: string | URL, init: RequestInit = {}): Promise<Response> {
+  const b = crypto.getRandomValues(new Uint8Array(3));
+  const client = Deno.createHttpClient({ localAddress: `127.${b[0]}.${b[1]}.${Math.max(2, b[2])}` } as Deno.CreateHttpClientOptions);
+  try {
+    const res = await fetch(input, { ...init, client } as RequestInit);
+    const body = new Uint8Array(await res.arrayBuffer());
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * A valid anonymous event of `type` with a fresh id, and an anonymous id of its own (so tests never
+ * share track's per-anonymous-id rate-limit bucket); `anon-test-` marks it for
+ * tests/_support/cleanup.sql.
+ */
 export function validEvent(
   type: EventType,
   extra: Record<string, unknown> = {},
@@ -64,7 +85,7 @@ export function validEvent(
   return {
     type,
     id: uuid(),
-    anonymous_id: "anon-test",
+    anonymous_id: `anon-test-${crypto.randomUUID().slice(0, 8)}`,
     session_id: "sess-test",
     properties: validProperties(type),
     ...extra,
@@ -83,7 +104,7 @@ export async function track(
   };
   if (init.token) headers.Authorization = `Bearer ${init.token}`;
   const url = init.behindEdge ? `${RUNTIME_URL}/track` : TRACK_URL;
-  const res = await fetch(`${url}${init.path ?? ""}`, {
+  const res = await fetchAsNewClient(`${url}${init.path ?? ""}`, {
     method: "POST",
     headers,
     body: init.raw ?? JSON.stringify(body),

@@ -332,7 +332,7 @@ Deno.test("a user id in the body never becomes the event's user", async () => {
   assertEquals((await track(asAnon)).body.accepted, 1);
   assertEquals((await track(asOther, { token: DEMO_TOKEN })).body.accepted, 1);
   const rows = await storedEvents([asAnon.id, asOther.id]);
-  assertEquals(rows.map((r) => [r.user_id, r.listener_key]), [[null, "a:anon-test"], [
+  assertEquals(rows.map((r) => [r.user_id, r.listener_key]), [[null, `a:${asAnon.anonymous_id}`], [
     DEMO_ID,
     `u:${DEMO_ID}`,
   ]]);
@@ -367,7 +367,7 @@ Deno.test("a valid token for a user deleted since keeps the event, without the u
   const res = await track(event, { token: await tokenFor(uuid()) });
   assertEquals(res.body, { accepted: 1, duplicates: 0, rejected: [], ignored: 0 });
   const [row] = await storedEvents([event.id]);
-  assertEquals([row.user_id, row.listener_key], [null, "a:anon-test"]);
+  assertEquals([row.user_id, row.listener_key], [null, `a:${event.anonymous_id}`]);
 });
 
 // --- enrichment ----------------------------------------------------------------------------------
@@ -597,7 +597,7 @@ Deno.test("a wrong content type or encoding is a 415, a wrong method a 405, an u
   const put = await raw({ method: "PUT", path: "/batch", headers: jsonHeaders, body: "{}" });
   assertEquals(put.status, 405);
 
-  const unknown = await raw({ method: "POST", path: "/decide", headers: jsonHeaders, body: "{}" });
+  const unknown = await raw({ method: "POST", path: "/nowhere", headers: jsonHeaders, body: "{}" });
   assertEquals([unknown.status, unknown.body.field], [404, "path"]);
 });
 

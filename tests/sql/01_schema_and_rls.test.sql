@@ -94,7 +94,9 @@ select results_eq('select title from public.mashups', $$ values ('A mix') $$,
   'creator A sees only their own mashup');
 select results_eq('select plays from public.mashup_daily_stats', $$ values (10) $$,
   'creator A reads only their own mashup''s daily stats');
-select results_eq('select plays_received from public.user_daily_stats', $$ values (10) $$,
+-- (the fixture's follow of creator A also gives A a row for today: followers_gained, migration 055000)
+select results_eq($$ select user_id, plays_received from public.user_daily_stats where date = '2026-01-01' $$,
+  $$ values (tests.get_supabase_uid('creator_a'), 10) $$,
   'creator A reads only their own user stats');
 select is_empty('select * from public.analytics_events', 'a creator reads no raw events');
 select results_eq($$ select (public.whoami() ->> 'user_id')::uuid, (public.whoami() ->> 'mashups')::int $$,

@@ -1,0 +1,73 @@
+// Follows end to end (issue 13 item 7): a follow sent as a signed-in user_followed event through
+// track and one written by the app into public.follows are the same kind of thing; the dashboard's
+// followers, following and user_daily_stats.followers_gained agree; an unfollow takes one away; and
+// a follow never waits for a running aggregation job.
+import { assert, assertEquals } from "../_support/assert.ts";
+import { API_URL, userClient } from "../_support/env.ts";
+import { createUser, sql } from "../_support/db.ts";
+import { createTrackClient } from "../../types/client.ts";
+import { fetchAsNewClient } from "../_support/track.ts";
+
+async function summaryOf(token: string) {
+  const res = await fetch(`${API_URL}/functions/v1/analytics/dashboard`, { headers: { Authorization: `Bearer ${token}` } });
+  const body = await res.json();
+  assertEquals(res.status, 200, JSON.stringify(body));
+  return body.summary as { followers: number; following: number };
+}
+
+async function gainedToday(creatorId: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`select coalesce(sum(followers_gained), 0)::int as n from public.user_daily_stats
+    where user_id = ${creatorId} and date = (now() at time zone 'UTC')::date`;
+  return row.n;
+}
+
+Deno.test("a follow by event and a follow by table count alike; an unfollow counts; a follow never waits for a job", async () => {
+  const creator = await createUser("follow-creator");
+  const byEvent = await createUser("follow-by-event");
+  const byTable = await createUser("follow-by-table");
+
+  // 1. a signed-in follow through track (the typed client's trackFollow): it is a follow at once
+  const client = createTrackClient({
+    url: API_URL,
+    accessToken: () => byEvent.token,
+    fetch: fetchAsNewClient as typeof fetch,
+  });
+  client.trackFollow(creator.id);
+  client.trackFollow(creator.id); // the same follow sent twice
+  const [answer] = await client.flush();
+  assertEquals(answer.accepted, 2);
+  assertEquals((await summaryOf(creator.token)).followers, 1);
+  assertEquals((await summaryOf(byEvent.token)).following, 1);
+
+  // 2. the app writes a follow while an aggregation job holds the lock: the write does not wait
+  let waitedMs = -1;
+  await sql.begin(async (job) => {
+    await job`select aggregation.lock(true)`;
+    const started = performance.now();
+    const write = userClient(byTable.token).from("follows").insert({ follower_id: byTable.id, creator_id: creator.id });
+    const timeout = new Promise<{ error: { message: string } }>((r) =>
+      setTimeout(() => r({ error: { message: "blocked for 10 s" } }), 10_000)
+    );
+    const { error } = await Promise.race([write, timeout]);
+    assertEquals(error, null);
+    waitedMs = performance.now() - started;
+  });
+  assert(waitedMs >= 0 && waitedMs < 10_000, `the follow did not wait for the job (${Math.round(waitedMs)} ms)`);
+  assertEquals((await summaryOf(creator.token)).followers, 2);
+
+  const [queued] = await sql<{ n: number }[]>`select count(*)::int as n from aggregation.pending_user_days
+    where user_id = ${creator.id}`;
+  assertEquals(queued.n, 1, "the follow's day was queued for the job instead");
+
+  // the jobs catch up (the 5-minute run for the event, `follow-days` for the queued table follow)
+  await sql`select aggregation.user_day((now() at time zone 'UTC')::date)`;
+  await sql`select aggregation.run_pending_user_days()`;
+  assertEquals(await gainedToday(creator.id), 2, "followers_gained today counts both follows");
+
+  // 3. an unfollow (the app deletes the row): one follower fewer, and one gained fewer today
+  const { error } = await userClient(byEvent.token).from("follows").delete().eq("creator_id", creator.id);
+  assertEquals(error, null);
+  assertEquals((await summaryOf(creator.token)).followers, 1);
+  assertEquals((await summaryOf(byEvent.token)).following, 0);
+  assertEquals(await gainedToday(creator.id), 1, "the unfollow left today's gains at once");
+});
