@@ -99,6 +99,8 @@ export const realtimeResponse = z.object({
   activeUsers: count,
   playingNow: z.array(z.object({ mashupId: uuid, listeners: count })),
   lastHour: z.object({ plays: count, likes: count }),
+  /** Present (true) only when Redis could not answer and the numbers were counted from Postgres. */
+  stale: z.literal(true).optional(),
 });
 export type RealtimeResponse = z.infer<typeof realtimeResponse>;
 

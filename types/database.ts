@@ -693,7 +693,6 @@ export type Database = {
         };
         Returns: Json;
       };
-      realtime_recent_activity: { Args: { p_now?: string }; Returns: Json };
       realtime_totals: {
         Args: { p_mashup_ids?: string[] };
         Returns: {
@@ -707,13 +706,12 @@ export type Database = {
           updated_at: string;
         }[];
       };
+      realtime_window_members: {
+        Args: { p_creator_id?: string; p_now?: string };
+        Returns: Json;
+      };
       reconcile_realtime_totals: {
-        Args: {
-          p_outstanding: Json;
-          p_read_at: string;
-          p_reason?: string;
-          p_settle_seconds?: number;
-        };
+        Args: { p_fence_us: number; p_outstanding: Json; p_reason?: string };
         Returns: Json;
       };
       refresh_materialized_views: {

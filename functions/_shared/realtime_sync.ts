@@ -10,7 +10,8 @@
 //
 // The algorithm (docs/realtime.md):
 //   1. Re-apply every batch still listed in sync:batches (a previous run died after moving it).
-//   2. A Lua script, atomic in Redis: SPOP up to N dirty keys, take and delete their values
+//   2. A Lua script, atomic in Redis: take up to N dirty marks (d|{key} members of
+//      rt:platform:recent, and the legacy rt:dirty set), take and delete their counters' values
 //      (MGET + DEL: GETDEL in bulk), HSET them into sync:pending:{batch}, ZADD the batch to
 //      sync:batches. An increment landing after the script re-creates its key and re-marks it
 //      dirty: it belongs to the next batch.
@@ -20,14 +21,9 @@
 //      deltas in their keys (before 2), or the batch pending (2..4), to be applied by the next run.
 import type { Redis } from "@upstash/redis";
 import type { SupabaseClient } from "@supabase/supabase-js";
-import {
-  ACTIVE_WINDOW_MS,
-  DIRTY_SET,
-  keys,
-  PLAYING_WINDOW_MS,
-  realtimeNow,
-  type RealtimeScope,
-} from "./realtime.ts";
+import { FENCE_FIELD, keys, LAST_HOUR_MS, LEGACY_DIRTY_SET, PLATFORM_RECENT, realtimeNow } from "./realtime.ts";
+import { MASHUP_CREATOR_HASH } from "./creator_cache.ts";
+import { windowMembersFromDatabase } from "./realtime_from_database.ts";
 
 export const BATCHES = "sync:batches";
 export const LOCK = "sync:lock";
@@ -44,12 +40,21 @@ export const DEFAULT_SETTLE_SECONDS = 60;
 /** Counters moved per Lua call / Postgres transaction. */
 export const DEFAULT_BATCH_SIZE = 10_000;
 
-// KEYS: dirty set, pending hash, batch list, lock. ARGV: batch id, max keys, time (ms).
-// Returns -1 while a reconciliation holds the lock, else "key delta\nkey delta\n...": one string,
-// because tens of thousands of array items cost far more over the REST protocol than one string.
+// KEYS: rt:platform:recent, pending hash, batch list, lock, legacy dirty set. ARGV: batch id, max
+// keys, time (ms). Returns -1 while a reconciliation holds the lock, else "key delta\nkey delta\n...":
+// one string, because tens of thousands of array items cost far more over the REST protocol.
 const MOVE_SCRIPT = `
 if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
-local popped = redis.call('SPOP', KEYS[1], tonumber(ARGV[2]))
+local max = tonumber(ARGV[2])
+local marks = redis.call('ZRANGEBYSCORE', KEYS[1], '+inf', '+inf', 'LIMIT', 0, max)
+local popped = {}
+for j = 1, #marks do popped[j] = string.sub(marks[j], 3) end
+for i = 1, #marks, 1000 do
+  redis.call('ZREM', KEYS[1], unpack(marks, i, math.min(i + 999, #marks)))
+end
+if #popped < max then
+  for _, k in ipairs(redis.call('SPOP', KEYS[5], max - #popped)) do popped[#popped + 1] = k end
+end
 local out = {}
 -- MGET + DEL + HSET per 1000 keys: GETDEL's effect (value taken, key gone) at a fraction of the
 -- cost of one call per key. The batch id is new, so HSET never meets an earlier field.
@@ -94,7 +99,7 @@ export async function moveDirtyToPending(
   limit = DEFAULT_BATCH_SIZE,
 ): Promise<MovedBatch | null | "locked"> {
   const batchId = `${Date.now()}-${crypto.randomUUID()}`;
-  const r = await redis.eval(MOVE_SCRIPT, [DIRTY_SET, pendingKey(batchId), BATCHES, LOCK], [
+  const r = await redis.eval(MOVE_SCRIPT, [PLATFORM_RECENT, pendingKey(batchId), BATCHES, LOCK, LEGACY_DIRTY_SET], [
     batchId,
     String(limit),
     String(Date.now()),
@@ -205,14 +210,21 @@ export async function syncRealtime(
 
 // --- reconciliation -------------------------------------------------------------------------
 
-// KEYS: batch list, lock, dirty set. ARGV: token, lock ttl (ms).
+// KEYS: batch list, lock, rt:platform:recent, legacy dirty set, the creator cache hash (which
+// holds the fence). ARGV: token, lock ttl (ms), candidate fence (epoch µs: the caller's clock).
 // Refuses while a batch is pending (its deltas are neither in Redis counters nor surely in the
-// totals); otherwise takes the lock and returns every outstanding delta ("key delta" lines), all
-// in one atomic step.
+// totals); otherwise, in one atomic step: takes the lock, raises the fence past every counted
+// received_at (member r) and the candidate, and returns the fence and every outstanding delta.
 const RECONCILE_READ_SCRIPT = `
 if redis.call('ZCARD', KEYS[1]) > 0 then return -1 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', tonumber(ARGV[2])) then return -2 end
-local dirty = redis.call('SMEMBERS', KEYS[3])
+local counted = tonumber(redis.call('ZSCORE', KEYS[3], 'r') or '0')
+local fence = math.max(tonumber(redis.call('HGET', KEYS[5], '${FENCE_FIELD}') or '0'), counted + 1, tonumber(ARGV[3]))
+local fenceText = string.format('%.0f', fence)
+redis.call('HSET', KEYS[5], '${FENCE_FIELD}', fenceText)
+local dirty = {}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '+inf', '+inf')) do dirty[#dirty + 1] = string.sub(m, 3) end
+for _, k in ipairs(redis.call('SMEMBERS', KEYS[4])) do dirty[#dirty + 1] = k end
 local out = {}
 for i = 1, #dirty, 1000 do
   local chunk = {}
@@ -222,7 +234,7 @@ for i = 1, #dirty, 1000 do
     if vals[j] then out[#out + 1] = chunk[j] .. ' ' .. vals[j] end
   end
 end
-return table.concat(out, '\\n')
+return {'f' .. fenceText, table.concat(out, '\\n')}
 `;
 const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -238,27 +250,29 @@ export type ReconcileReport = {
 };
 
 /**
- * Compares the totals (+ outstanding Redis deltas) with raw-event counts and repairs what is
- * certainly drift (reconcile_realtime_totals). Run right after a sync, so no batch is pending.
- * settleSeconds: how long after storing an event its Redis increment may still be on its way.
+ * Compares the totals (+ outstanding Redis deltas) with the raw events received before a fence,
+ * and repairs the difference exactly (reconcile_realtime_totals; migration
+ * 20261126045100_realtime_reconcile_fence.sql explains why that is exact under load). Run right
+ * after a sync, so no batch is pending.
  */
 export async function reconcileRealtime(
   redis: Redis,
   db: SupabaseClient,
-  options: { settleSeconds?: number; reason?: string } = {},
+  options: { reason?: string } = {},
 ): Promise<ReconcileReport | "pending" | "locked"> {
   const token = crypto.randomUUID();
-  // The read time is taken before Redis is read: earlier is the safe side (more events uncertain).
-  const readAt = new Date(Date.now());
-  const r = await redis.eval(RECONCILE_READ_SCRIPT, [BATCHES, LOCK, DIRTY_SET], [token, "300000"]);
+  const r = await redis.eval(RECONCILE_READ_SCRIPT, [BATCHES, LOCK, PLATFORM_RECENT, LEGACY_DIRTY_SET, MASHUP_CREATOR_HASH], [
+    token,
+    "300000",
+    String(Date.now() * 1000),
+  ]);
   if (r === -1) return "pending";
   if (r === -2) return "locked";
   try {
-    const outstanding = linesToDeltas(typeof r === "string" ? r : "");
+    const [fence, lines] = r as [string, string];
     const { data, error } = await db.rpc("reconcile_realtime_totals", {
-      p_outstanding: outstanding,
-      p_read_at: readAt.toISOString(),
-      p_settle_seconds: options.settleSeconds ?? DEFAULT_SETTLE_SECONDS,
+      p_outstanding: linesToDeltas(typeof lines === "string" ? lines : ""),
+      p_fence_us: String(fence).slice(1),
       p_reason: options.reason ?? "scheduled",
     });
     if (error) throw new Error(`reconcile_realtime_totals: ${error.message}`);
@@ -268,89 +282,85 @@ export async function reconcileRealtime(
   }
 }
 
-// --- recovery after Redis lost its data -------------------------------------------------------
+// --- the windows: repaired from Postgres, trimmed -------------------------------------------
 
-type Activity = {
-  active: [string | null, string, number][];
-  playing: [string | null, string, string, number][];
-  minutes: [string | null, number, string, number][];
-};
+// KEYS: rt:platform:recent. ARGV: cutoff (ms). Members at or before the cutoff are out of every
+// window: removed from the platform set and from the set of every creator listed there (s|{id});
+// a creator idle since the cutoff loses the whole set.
+const TRIM_SCRIPT = `
+local cutoff = tonumber(ARGV[1])
+local all = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(+inf', 'WITHSCORES')
+local n = 0
+for j = 1, #all, 2 do
+  local m = all[j]
+  if string.sub(m, 1, 2) == 's|' then
+    local key = 'rt:c:' .. string.sub(m, 3) .. ':recent'
+    if tonumber(all[j + 1]) <= cutoff then redis.call('DEL', key)
+    else redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff) end
+    n = n + 1
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
+return n
+`;
 
 /**
- * Rebuilds the realtime windows (presence, playing now, minute buckets of the last hour) from
- * raw events, as realtime_recent_activity computes them at `now`. Sorted sets take the later of
- * the two times (ZADD GT); minute buckets are overwritten with the database's counts.
+ * Every sync run: writes the members Postgres gives for the last hour into the Redis sets (ZADD GT:
+ * a member Redis has is unchanged, so this is exact while events keep arriving, and repairs
+ * whatever an outage, a wipe or a failed write left out), then trims what has left every window.
+ * Cost: one command per scope with activity in the last hour, plus the trim.
  */
-export async function rebuildRealtimeWindows(redis: Redis, db: SupabaseClient, now = realtimeNow()): Promise<{
-  active: number;
-  playing: number;
-  minuteBuckets: number;
+export async function repairRealtimeWindows(redis: Redis, db: SupabaseClient, now = realtimeNow()): Promise<{
+  members: number;
+  added: number;
+  scopes: number;
 }> {
-  const { data, error } = await db.rpc("realtime_recent_activity", { p_now: new Date(now).toISOString() });
-  if (error) throw new Error(`realtime_recent_activity: ${error.message}`);
-  const a = data as Activity;
+  const members = await windowMembersFromDatabase(db, now);
+  const sets = new Map<string, Map<string, number>>();
+  const add = (k: string, m: string, score: number) => {
+    const s = sets.get(k) ?? new Map<string, number>();
+    s.set(m, Math.max(score, s.get(m) ?? -Infinity));
+    sets.set(k, s);
+  };
+  for (const [creatorId, m, score] of members) {
+    add(PLATFORM_RECENT, m, score);
+    if (creatorId) {
+      add(keys.recent({ creatorId }), m, score);
+      add(PLATFORM_RECENT, `s|${creatorId}`, score);
+    }
+  }
   const p = redis.pipeline();
-  const scopesOf = (creatorId: string | null): RealtimeScope[] =>
-    creatorId ? ["platform", { creatorId }] : ["platform"];
-  const touched = new Map<string, number>();
-  for (const [creatorId, listener, ms] of a.active) {
-    for (const s of scopesOf(creatorId)) {
-      p.zadd(keys.active(s), { gt: true }, { score: ms, member: listener });
-      touched.set(keys.active(s), ACTIVE_WINDOW_MS);
+  for (const [k, s] of sets) {
+    const pairs = [...s].map(([member, score]) => ({ score, member }));
+    for (let i = 0; i < pairs.length; i += 1000) {
+      const [first, ...rest] = pairs.slice(i, i + 1000);
+      p.zadd(k, { gt: true }, first, ...rest);
     }
   }
-  for (const [creatorId, mashupId, listener, ms] of a.playing) {
-    p.zadd(keys.playing(mashupId), { gt: true }, { score: ms, member: listener });
-    touched.set(keys.playing(mashupId), PLAYING_WINDOW_MS);
-    for (const s of scopesOf(creatorId)) {
-      p.zadd(keys.playingIndex(s), { gt: true }, { score: ms, member: mashupId });
-      touched.set(keys.playingIndex(s), PLAYING_WINDOW_MS);
-    }
-  }
-  // Per scope and minute the sum over creators (the platform bucket adds up every creator's).
-  const buckets = new Map<string, Record<string, number>>();
-  for (const [creatorId, minute, counter, n] of a.minutes) {
-    for (const s of scopesOf(creatorId)) {
-      const k = keys.minute(s, minute);
-      const b = buckets.get(k) ?? {};
-      b[counter] = (b[counter] ?? 0) + n;
-      buckets.set(k, b);
-    }
-  }
-  for (const [k, fields] of buckets) {
-    p.hset(k, fields);
-    p.expire(k, 2 * 3600);
-  }
-  for (const [k, w] of touched) p.pexpire(k, 2 * w);
-  if (touched.size + buckets.size > 0) await p.exec();
-  return { active: a.active.length, playing: a.playing.length, minuteBuckets: buckets.size };
+  p.eval(TRIM_SCRIPT, [PLATFORM_RECENT], [String(now - LAST_HOUR_MS)]);
+  const results = (await p.exec()) as number[];
+  const added = results.slice(0, -1).reduce((a, b) => a + Number(b), 0);
+  return { members: members.length, added, scopes: sets.size };
 }
+
+// --- recovery after Redis lost its data -------------------------------------------------------
 
 export type RecoveryReport = {
   recovered: boolean;
-  windows?: { active: number; playing: number; minuteBuckets: number };
   reconcile?: ReconcileReport | "pending" | "locked";
 };
 
 /**
- * If rt:epoch is missing, Redis lost (or never had) its realtime data: rebuild the windows from
- * raw events, reconcile the totals (increments lost with Redis are repaired from raw events), and
- * set rt:epoch. Cheap when nothing was lost: one EXISTS.
+ * If rt:epoch is missing, Redis lost (or never had) its realtime data: reconcile the totals (the
+ * increments lost with Redis are repaired from raw events) and set rt:epoch. The windows are
+ * repaired by every sync run anyway. Cheap when nothing was lost: one EXISTS.
  */
-export async function recoverIfRedisLostData(
-  redis: Redis,
-  db: SupabaseClient,
-  options: { now?: number; settleSeconds?: number } = {},
-): Promise<RecoveryReport> {
+export async function recoverIfRedisLostData(redis: Redis, db: SupabaseClient): Promise<RecoveryReport> {
   if ((await redis.exists(EPOCH)) === 1) return { recovered: false };
   // Batches listed before the loss are gone with it; whatever was applied is in the totals, and
   // what was not is repaired below from raw events.
   await syncRealtime(redis, db);
-  const windows = await rebuildRealtimeWindows(redis, db, options.now);
-  const reconcile = await reconcileRealtime(redis, db, {
-    settleSeconds: options.settleSeconds,
-    reason: "redis-recovery",
-  });
+  const reconcile = await reconcileRealtime(redis, db, { reason: "redis-recovery" });
   if (typeof reconcile === "object") await redis.set(EPOCH, new Date().toISOString());
-  return { recovered: true, windows, reconcile };
+  return { recovered: true, reconcile };
 }

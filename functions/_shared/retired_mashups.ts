@@ -4,7 +4,7 @@
 // (migration 20261126055100), so nothing else in the cache can ever name the wrong creator.
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Redis } from "@upstash/redis";
-import { forgetMashupCreators } from "./realtime.ts";
+import { forgetMashupCreators } from "./creator_cache.ts";
 
 /** Where the last forgetting stopped (the retired_at of the last id handled). */
 export const RETIRED_THROUGH_KEY = "rt:mashup_creator:retired_through";

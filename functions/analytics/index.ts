@@ -52,8 +52,13 @@ Deno.serve({ onError: internalError }, async (req) => {
 
   // query + shape
   if (route.kind === "realtime") {
-    const body = await readRealtimeFor(caller);
-    return json(body, 200, CACHE_REALTIME);
+    try {
+      const body = await readRealtimeFor(caller);
+      return json(body, 200, body.stale ? { "Cache-Control": "no-store", Vary: "Authorization" } : CACHE_REALTIME);
+    } catch (e) {
+      console.error("realtime from Redis and Postgres failed", e);
+      return jsonError(503, "live numbers are unavailable (Redis and the database failed); retry shortly");
+    }
   }
 
   const q = parsePeriodQuery(url.searchParams);

@@ -1,6 +1,7 @@
 // realtime-sync: moves the Redis counters into Postgres (service role only), every 5 minutes
 // (pg_cron + pg_net on hosted Supabase, scripts/realtime-scheduler.ts locally).
-//   POST /functions/v1/realtime-sync                      recover if Redis lost its data, then sync
+//   POST /functions/v1/realtime-sync                      recover if Redis lost its data, sync, then
+//                                                         repair and trim the windows from Postgres
 //   POST /functions/v1/realtime-sync {"reconcile": true}  ... then reconcile totals with raw events
 // Answers the run's report as JSON. Only the service role may run it: the secret API key
 // (apikey: sb_secret_..., how the pg_net schedule calls it) or a service-role JWT; any other caller
@@ -10,7 +11,12 @@ import { json, jsonError } from "../_shared/http.ts";
 import { AuthError, callerFrom } from "../_shared/auth.ts";
 import { asService } from "../_shared/db.ts";
 import { redisBulkClient } from "../_shared/redis.ts";
-import { reconcileRealtime, recoverIfRedisLostData, syncRealtime } from "../_shared/realtime_sync.ts";
+import {
+  reconcileRealtime,
+  recoverIfRedisLostData,
+  repairRealtimeWindows,
+  syncRealtime,
+} from "../_shared/realtime_sync.ts";
 import { forgetRetiredMashups } from "../_shared/retired_mashups.ts";
 
 Deno.serve(async (req) => {
@@ -53,9 +59,10 @@ Deno.serve(async (req) => {
   try {
     const recovery = await recoverIfRedisLostData(redis, db);
     const sync = await syncRealtime(redis, db);
+    const windows = await repairRealtimeWindows(redis, db);
     const reconcile = body.reconcile === true ? await reconcileRealtime(redis, db) : undefined;
     const deletedMashups = await forgetRetiredMashups(redis, db);
-    return json({ recovery, sync, reconcile, deletedMashups, ms: Math.round(performance.now() - started) }, 200, {
+    return json({ recovery, sync, windows, reconcile, deletedMashups, ms: Math.round(performance.now() - started) }, 200, {
       "Cache-Control": "no-store",
     });
   } catch (e) {

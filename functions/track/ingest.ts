@@ -124,6 +124,8 @@ type IngestResult = {
   is_new: boolean;
   timestamp: Date | string | null;
   listener_key: string | null;
+  /** analytics_events.received_at (the statement's now()) in epoch µs, exact: realtime's fence compares it. */
+  received_us: string;
 };
 
 type DirectDb = ReturnType<typeof directDb>;
@@ -148,7 +150,8 @@ export async function store(
   let data: IngestResult[];
   try {
     data = await db<IngestResult[]>`
-      select ordinality::int as ordinality, id, is_new, "timestamp", listener_key
+      select ordinality::int as ordinality, id, is_new, "timestamp", listener_key,
+             (extract(epoch from now()) * 1000000)::bigint::text as received_us
       from public.ingest_events(${db.json(prepared.rows as never)}::jsonb)`;
   } catch (e) {
     throw new StoreError(`ingest_events: ${(e as Error).message}`);
@@ -162,9 +165,14 @@ export async function store(
     else {
       response.accepted++;
       fresh.push({
+        id: result.id,
         type: row.type,
         mashupId: typeof row.properties.mashup_id === "string" ? row.properties.mashup_id : null,
-        creatorId: typeof row.properties.creator_id === "string" ? row.properties.creator_id : null,
+        // Only a follow names its creator; a mashup's creator comes from the database, never the client.
+        creatorId: row.type === "user_followed" && typeof row.properties.creator_id === "string"
+          ? row.properties.creator_id
+          : undefined,
+        receivedAtUs: Number(result.received_us),
         listenerKey: result.listener_key!,
         timestamp: new Date(result.timestamp!).toISOString(),
         properties: row.properties,

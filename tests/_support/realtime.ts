@@ -14,6 +14,7 @@ for (
     "UPSTASH_REDIS_REST_URL",
     "UPSTASH_REDIS_REST_TOKEN",
     "SUPABASE_JWT_SECRET",
+    "SUPABASE_DB_URL",
   ]
 ) Deno.env.set(k, ENV[k]);
 
@@ -41,7 +42,28 @@ export type TestEvent = {
 };
 
 /** Stores the events as raw events (as the track function does), then records them in Redis. */
-export async function track(events: TestEvent[], now?: number): Promise<void> {
+export async function track(events: TestEvent[], now?: number): Promise<{ refused: number }> {
+  const stored = await storeRaw(events);
+  const realtime: RealtimeEvent[] = events.map((e, i) => ({
+    id: stored[i].id,
+    receivedAtUs: stored[i].receivedAtUs,
+    type: e.type,
+    mashupId: e.mashupId ?? null,
+    creatorId: e.type === "user_followed" ? e.creatorId : undefined,
+    listenerKey: `a:${e.listener}`,
+    timestamp: new Date(e.at).toISOString(),
+    properties: stored[i].properties,
+  }));
+  return await recordRealtime(realtime, redis, { now });
+}
+
+/**
+ * Stores the events as raw events only, as the track function does before it counts them in Redis
+ * (so, alone: events whose Redis write was lost). Returns each one's id and received_at in epoch µs.
+ */
+export async function storeRaw(
+  events: TestEvent[],
+): Promise<{ id: string; receivedAtUs: number; properties: Record<string, unknown> }[]> {
   const rows = events.map((e) => ({
     id: crypto.randomUUID(),
     event_type: e.type,
@@ -55,21 +77,16 @@ export async function track(events: TestEvent[], now?: number): Promise<void> {
     session_id: `s-${e.listener}`,
     received_at: e.receivedAt === undefined ? null : new Date(e.receivedAt).toISOString(),
   }));
-  await sql`insert into public.analytics_events (id, event_type, properties, "timestamp", anonymous_id, session_id, received_at)
+  const out = await sql<{ id: string; us: string }[]>`
+    insert into public.analytics_events (id, event_type, properties, "timestamp", anonymous_id, session_id, received_at)
     select r.id, r.event_type, r.properties, r."timestamp", r.anonymous_id, r.session_id, coalesce(r.received_at, now())
     from jsonb_to_recordset(${
     sql.json(rows)
   }) as r (id uuid, event_type text, properties jsonb, "timestamp" timestamptz,
-      anonymous_id text, session_id text, received_at timestamptz)`;
-  const realtime: RealtimeEvent[] = events.map((e, i) => ({
-    type: e.type,
-    mashupId: e.mashupId ?? null,
-    creatorId: e.type === "user_followed" ? e.creatorId : undefined,
-    listenerKey: `a:${e.listener}`,
-    timestamp: rows[i].timestamp,
-    properties: rows[i].properties,
-  }));
-  await recordRealtime(realtime, redis, { now });
+      anonymous_id text, session_id text, received_at timestamptz)
+    returning id, (extract(epoch from received_at) * 1000000)::bigint::text as us`;
+  const us = new Map(out.map((r) => [r.id, Number(r.us)]));
+  return rows.map((r) => ({ id: r.id, receivedAtUs: us.get(r.id)!, properties: r.properties }));
 }
 
 export type Totals = Record<

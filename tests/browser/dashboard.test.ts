@@ -3,7 +3,7 @@
 // showing exactly the analytics API's numbers. Screenshots go to test-results/browser/.
 import type { Page } from "playwright-core";
 import { assert, assertEquals } from "../_support/assert.ts";
-import { API_URL, DEMO_TOKEN } from "../_support/env.ts";
+import { API_URL, DEMO_TOKEN, ENV } from "../_support/env.ts";
 import { userToken } from "../_support/db.ts";
 import { chartInk, closeBrowser, openPage, screenshot, sessionToken, tableRows, waitForPanel, type Watched } from "../_support/browser.ts";
 import type {
@@ -390,6 +390,37 @@ Deno.test({
       assert(calls.length > last + 1, `the panel asked again by itself after 10 s (${calls.length - last - 1} calls)`);
       const gap = calls[last + 1] - calls[last];
       assert(gap >= 9_000 && gap <= 11_500, `refresh interval ${gap} ms`);
+      assertClean(w);
+    } finally {
+      await w.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "page: while Redis does not answer, the realtime panel shows the database's numbers, marked not live",
+  ...withApi,
+  async fn() {
+    const w = await openPage();
+    try {
+      await signIn(w);
+      await w.page.waitForSelector("[data-testid=panel-realtime][data-state=ready]");
+      assertEquals(await w.page.getAttribute("[data-testid=rt-updated]", "class"), "rt-updated");
+      await w.page.waitForTimeout(5_200); // past the response's private max-age=5
+      const stamp = await w.page.getAttribute("[data-testid=panel-realtime]", "data-params");
+      const redisCli = (...args: string[]) =>
+        new Deno.Command("redis-cli", { args: ["-p", ENV.REDIS_PORT, ...args], env: { REDISCLI_AUTH: ENV.REDIS_PASSWORD } });
+      const paused = redisCli("client", "pause", "4000", "ALL");
+      assertEquals(new TextDecoder().decode((await paused.output()).stdout).trim(), "OK");
+      try {
+        await w.page.getByTestId("refresh").click();
+        await w.page.waitForSelector(`[data-testid=panel-realtime][data-state=ready]:not([data-params="${stamp}"])`);
+      } finally {
+        await redisCli("client", "unpause").output();
+      }
+      assertEquals(await w.page.getAttribute("[data-testid=rt-updated]", "class"), "rt-updated stale");
+      const note = await w.page.textContent("[data-testid=rt-updated]");
+      assert(note!.includes("live counters unavailable, counted from the database"), note!);
       assertClean(w);
     } finally {
       await w.close();

@@ -12,6 +12,7 @@ import {
   redis,
   service,
   type TestEvent,
+  storeRaw,
   type Totals,
   totalsOf,
   track,
@@ -26,7 +27,7 @@ import {
   reconcileRealtime,
   syncRealtime,
 } from "../../functions/_shared/realtime_sync.ts";
-import { DIRTY_SET, readRealtime, recordRealtime } from "../../functions/_shared/realtime.ts";
+import { keys, PLATFORM_RECENT, readRealtime, recordRealtime } from "../../functions/_shared/realtime.ts";
 
 const COUNTED: Record<string, keyof Totals[string]> = {
   mashup_played: "plays",
@@ -107,7 +108,7 @@ Deno.test("several writers incrementing while syncs run: Postgres totals equal t
   assertEquals(await totalsOf(c.mashups), expected, "totals = increments sent");
   assertEquals(await rawCountsOf(c.mashups), expected, "and = the raw events");
   assertEquals(await followersOf(c.id), follows);
-  for (const id of c.mashups) assertEquals(await redis.sismember(DIRTY_SET, `mashup:${id}:plays`), 0);
+  for (const id of c.mashups) assertEquals(await redis.zscore(PLATFORM_RECENT, `d|mashup:${id}:plays`), null);
 });
 
 Deno.test("a sync that dies after reading Redis and before committing, run again, gives exact totals", async () => {
@@ -182,45 +183,17 @@ Deno.test("Redis data lost: counters rebuilt from Postgres, realtime windows fro
   const c = await creatorWithMashups("rt-flush", 2);
   const [m1, m2] = c.mashups;
   const now = Date.now();
-  // Events stored a while ago (beyond the reconciliation's settle time), half of them synced.
-  const early = now - 4 * 60_000;
-  await track(
-    [0, 1, 2, 3].map((i) => ({
-      type: "mashup_played",
-      mashupId: m1,
-      listener: `f${i}`,
-      at: early,
-      receivedAt: early,
-    })),
-  );
+  await track([0, 1, 2, 3].map((i) => ({ type: "mashup_played", mashupId: m1, listener: `f${i}`, at: now - 4 * 60_000 })));
   await syncRealtime(redis, service);
   await track([
-    ...[4, 5, 6].map((i) => ({
-      type: "mashup_played",
-      mashupId: m1,
-      listener: `f${i}`,
-      at: early,
-      receivedAt: early,
-    })),
-    { type: "mashup_liked", mashupId: m2, listener: "f7", at: early, receivedAt: early },
-    { type: "user_followed", creatorId: c.id, listener: "f8", at: early, receivedAt: early },
+    ...[4, 5, 6].map((i) => ({ type: "mashup_played", mashupId: m1, listener: `f${i}`, at: now - 4 * 60_000 })),
+    { type: "mashup_liked", mashupId: m2, listener: "f7", at: now - 4 * 60_000 },
+    { type: "user_followed", creatorId: c.id, listener: "f8", at: now - 4 * 60_000 },
     // Heartbeats 40 s ago: these listeners are playing now.
-    {
-      type: "mashup_play_progress",
-      mashupId: m2,
-      listener: "f1",
-      at: now - 40_000,
-      receivedAt: now - 40_000,
-    },
-    {
-      type: "mashup_play_progress",
-      mashupId: m2,
-      listener: "f2",
-      at: now - 40_000,
-      receivedAt: now - 40_000,
-    },
+    { type: "mashup_play_progress", mashupId: m2, listener: "f1", at: now - 40_000 },
+    { type: "mashup_play_progress", mashupId: m2, listener: "f2", at: now - 40_000 },
   ]);
-  const before = await readRealtime({ creatorId: c.id }, { redis });
+  const before = await readRealtime({ creatorId: c.id }, { redis, now });
   assertEquals((await totalsOf([m1]))[m1].plays, 4, "4 plays synced, 3 only in Redis");
 
   const untouched = `test:untouched:${crypto.randomUUID()}`;
@@ -246,7 +219,7 @@ Deno.test("Redis data lost: counters rebuilt from Postgres, realtime windows fro
     "the drift is recorded",
   );
 
-  const after = await readRealtime({ creatorId: c.id }, { redis });
+  const after = await readRealtime({ creatorId: c.id }, { redis, now });
   assertEquals(after, before, "the creator's realtime view is the same as before the flush");
   assertEquals(after.activeUsers, 9);
   assertEquals(after.playingNow, [{ mashupId: m2, listeners: 2 }]);
@@ -258,81 +231,82 @@ Deno.test("Redis data lost: counters rebuilt from Postgres, realtime windows fro
   await redis.del(untouched);
 });
 
-Deno.test("reconciliation repairs drift it is sure of, records it, and leaves in-flight events alone", async () => {
+Deno.test("reconciliation repairs every drift exactly, in-flight increments included, and refuses them late", async () => {
   const c = await creatorWithMashups("rt-reconcile", 3);
   const [counted, lost, inFlight] = c.mashups;
-  const old = Date.now() - 10 * 60_000;
-  await track(
-    [0, 1, 2].map((i) => ({
-      type: "mashup_played",
-      mashupId: counted,
-      listener: `r${i}`,
-      at: old,
-      receivedAt: old,
-    })),
-  );
+  const now = Date.now();
+  await track([0, 1, 2].map((i) => ({ type: "mashup_played", mashupId: counted, listener: `r${i}`, at: now })));
   await syncRealtime(redis, service);
   // Drift: a total bumped by hand (counted twice), an event stored while Redis was down (never
-  // counted), and an event stored a moment ago whose increment may still be on its way.
+  // counted), and an event stored a moment ago whose increment is still on its way.
   await sql`update public.mashup_realtime_totals set plays = plays + 5 where mashup_id = ${counted}`;
-  await sql`insert into public.analytics_events (event_type, properties, anonymous_id, "timestamp", received_at)
-    values ('mashup_liked', ${sql.json({ mashup_id: lost })}, 'r9', ${new Date(old)}, ${new Date(old)}),
-           ('mashup_liked', ${sql.json({ mashup_id: inFlight })}, 'r10', now(), now())`;
+  const [lostEvent, lateEvent] = await storeRaw([
+    { type: "mashup_liked", mashupId: lost, listener: "r9", at: now },
+    { type: "mashup_liked", mashupId: inFlight, listener: "r10", at: now },
+  ]);
   // The first one's increment met a Redis that was down: recordRealtime throws, the event stays.
   const deadRedis = new Redis({ url: "http://127.0.0.1:9", token: "x", retry: false });
-  await assertRejects(
-    () =>
-      recordRealtime([{
-        type: "mashup_liked",
-        mashupId: lost,
-        creatorId: c.id,
-        listenerKey: "a:r9",
-        timestamp: new Date(old).toISOString(),
-        properties: {},
-      }], deadRedis),
-    Error,
-  );
+  const realtimeEvent = (e: typeof lostEvent, mashupId: string, listener: string) => ({
+    id: e.id,
+    receivedAtUs: e.receivedAtUs,
+    type: "mashup_liked",
+    mashupId,
+    listenerKey: `a:${listener}`,
+    timestamp: new Date(now).toISOString(),
+    properties: e.properties,
+  });
+  await assertRejects(() => recordRealtime([realtimeEvent(lostEvent, lost, "r9")], deadRedis), Error);
 
-  const report = await reconcileRealtime(redis, service, { settleSeconds: 30, reason: "test" });
+  const report = await reconcileRealtime(redis, service, { reason: "test" });
   assert(typeof report === "object", String(report));
   const t = await totalsOf(c.mashups);
-  assertEquals([t[counted].plays, t[lost].likes, t[inFlight].likes], [3, 1, 0]);
+  assertEquals([t[counted].plays, t[lost].likes, t[inFlight].likes], [3, 1, 1], "exact right away");
   const drift = await sql<
-    {
-      subject_id: string;
-      counter: string;
-      expected: string;
-      counted: string;
-      uncertain: string;
-      repaired: string;
-    }[]
+    { subject_id: string; counter: string; expected: string; counted: string; repaired: string }[]
   >`
-    select subject_id, counter, expected, counted, uncertain, repaired from public.realtime_drift
-    where run_id = ${report.run_id} and subject_id = any(${c.mashups}::uuid[]) order by repaired`;
+    select subject_id, counter, expected, counted, repaired from public.realtime_drift
+    where run_id = ${report.run_id} and subject_id = any(${c.mashups}::uuid[]) order by repaired, subject_id`;
   assertEquals(
-    drift.map((d) => [d.subject_id, d.counter, +d.expected, +d.counted, +d.uncertain, +d.repaired]),
+    drift.map((d) => [d.subject_id, d.counter, +d.expected, +d.counted, +d.repaired]),
     [
-      [counted, "plays", 3, 8, 0, -5],
-      [lost, "likes", 1, 0, 0, 1],
+      [counted, "plays", 3, 8, -5],
+      ...[[lost, "likes", 1, 0, 1], [inFlight, "likes", 1, 0, 1]].sort((x, y) => (x[0] < y[0] ? -1 : 1)),
     ],
   );
 
-  // The in-flight increment arrives: synced, and the total is exact without any repair.
-  await redis.multi().incr(`mashup:${inFlight}:likes`).sadd(DIRTY_SET, `mashup:${inFlight}:likes`).exec();
+  // The in-flight increment arrives after all: refused (the reconciliation counted its event).
+  assertEquals(await recordRealtime([realtimeEvent(lateEvent, inFlight, "r10")], redis), { refused: 1 });
+  assertEquals(await redis.get(keys.mashupCounter(inFlight, "likes")), null);
+  // Its windows count it all the same (the lost like is in Postgres only: repaired by the sync).
+  assertEquals((await readRealtime({ creatorId: c.id }, { redis, now })).lastHour.likes, 1);
+  // A new event is counted as usual.
+  await track([{ type: "mashup_liked", mashupId: inFlight, listener: "r11", at: now }]);
   await syncRealtime(redis, service);
   assertEquals(await totalsOf(c.mashups), await rawCountsOf(c.mashups));
-  const later = await reconcileRealtime(redis, service, { settleSeconds: 0, reason: "test" });
+  const later = await reconcileRealtime(redis, service, { reason: "test" });
   assert(typeof later === "object");
   const [{ n }] = await sql<{ n: string }[]>`select count(*) as n from public.realtime_drift
     where run_id = ${later.run_id} and subject_id = any(${c.mashups}::uuid[])`;
   assertEquals(Number(n), 0, "nothing left to repair");
 });
 
+Deno.test("upgrade: counters marked in the old rt:dirty set are still synced, exactly once", async () => {
+  const c = await creatorWithMashups("rt-legacy", 1);
+  const [m] = c.mashups;
+  // What the recording before this version left behind: a delta and its key in rt:dirty.
+  await redis.multi().incrby(`mashup:${m}:plays`, 3).sadd("rt:dirty", `mashup:${m}:plays`).exec();
+  await track([{ type: "mashup_played", mashupId: m, listener: "legacy-1", at: Date.now() }]); // the new way
+  await syncRealtime(redis, service);
+  assertEquals((await totalsOf([m]))[m].plays, 4);
+  assertEquals(await redis.sismember("rt:dirty", `mashup:${m}:plays`), 0);
+  await syncRealtime(redis, service);
+  assertEquals((await totalsOf([m]))[m].plays, 4, "not applied twice");
+});
+
 Deno.test("sync:lock held (a reconciliation running): no counter is moved until it is released", async () => {
   const c = await creatorWithMashups("rt-lock", 1);
   const [m] = c.mashups;
-  const old = Date.now() - 10 * 60_000;
-  await track([{ type: "mashup_played", mashupId: m, listener: "k1", at: old, receivedAt: old }]);
+  await track([{ type: "mashup_played", mashupId: m, listener: "k1", at: Date.now() }]);
   const token = `test-${crypto.randomUUID()}`;
   let held = false;
   for (let i = 0; i < 100 && !held; i++) {

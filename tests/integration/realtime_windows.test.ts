@@ -1,14 +1,14 @@
 // The realtime windows with a controlled clock: activeUsers (5 minutes), playingNow (60 seconds),
-// lastHour (the current minute and the 59 before), per creator and platform-wide. The clock is a
-// run-specific hour in 2020, so nothing else written to Redis falls inside these windows, and the
-// past, never the future: each write trims the shared platform windows up to its clock, so a
-// future clock would wipe the stack's live presence (a test must not damage the stack it runs on).
-// Listener names are per run, so entries of earlier runs (sorted sets keep the later time) never
-// count.
+// lastHour (the hour up to now, to the millisecond), per creator and platform-wide. The clock is a
+// run-specific hour in 2020-2025, so nothing else written to Redis falls inside these windows, and
+// the past, never the future: what a test writes at a past clock is trimmed by the next sync, while
+// a future clock's members would stay until then. Listener names are per run, so entries of
+// earlier runs (sorted sets keep the later time) never count.
 import { assertEquals } from "../_support/assert.ts";
 import { assert } from "../_support/assert.ts";
-import { creatorWithMashups, redis, type TestEvent, track } from "../_support/realtime.ts";
+import { creatorWithMashups, redis, service, type TestEvent, track } from "../_support/realtime.ts";
 import { keys, readRealtime } from "../../functions/_shared/realtime.ts";
+import { repairRealtimeWindows } from "../../functions/_shared/realtime_sync.ts";
 
 const HOUR = 3_600_000;
 const S = 1000;
@@ -37,7 +37,7 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
     { type: "mashup_played", mashupId: mb1, listener: "L6", at: T - 5 * S },
     { type: "mashup_played", mashupId: mb1, listener: "L1", at: T - 20 * S },
     { type: "subscription_upgraded", listener: "L9", at: T - 1 * S }, // platform only
-    // lastHour edges: in, in, out, out
+    // lastHour edges: in, in, in (until T + 29.999 s), out, out
     { type: "mashup_played", mashupId: ma2, listener: "P1", at: T - 59 * M },
     { type: "mashup_played", mashupId: ma2, listener: "P3", at: firstMinuteIn },
     { type: "mashup_played", mashupId: ma2, listener: "P4", at: firstMinuteIn - 1 },
@@ -52,11 +52,12 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
   // Two batches, the second recorded later, as the track function would.
   await track(events.slice(0, 8), T);
   await track(events.slice(8), T);
+  const platformSet = keys.recent("platform");
   assert(
-    (await redis.zscore(keys.active("platform"), `a:${RUN}-live`)) !== null,
+    (await redis.zscore(platformSet, `a|a:${RUN}-live`)) !== null,
     "the live listener is still in the platform's presence after writes at the test clock",
   );
-  assert((await redis.zscore(keys.playingIndex("platform"), live.mashups[0])) !== null, "and still playing");
+  assert((await redis.zscore(platformSet, `p|${live.mashups[0]}|a:${RUN}-live`)) !== null, "and still playing");
 
   const atT = (scope: Parameters<typeof readRealtime>[0], now = T) => readRealtime(scope, { now, redis });
   const byId = (x: { mashupId: string }, y: { mashupId: string }) => (x.mashupId < y.mashupId ? -1 : 1);
@@ -64,7 +65,7 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
   assertEquals(await atT({ creatorId: a.id }), {
     activeUsers: 7, // L1 L2 L4 L5 L7 L8 L10
     playingNow: [{ mashupId: ma1, listeners: 2 }, { mashupId: ma2, listeners: 1 }],
-    lastHour: { plays: 5, likes: 2 }, // L1 L3 L8 P1 P3; L2 L5
+    lastHour: { plays: 6, likes: 2 }, // L1 L3 L8 P1 P3 P4; L2 L5
   });
   assertEquals(await atT({ creatorId: b.id }), {
     activeUsers: 2, // L6 L1
@@ -77,7 +78,7 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
       mashupId: ma2,
       listeners: 1,
     }],
-    lastHour: { plays: 7, likes: 2 },
+    lastHour: { plays: 8, likes: 2 },
   });
 
   // 5-minute edge: L2 (T - 299 s) is active until T + 1 s exclusive.
@@ -92,8 +93,9 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
     (await atT("platform", T + 2 * S)).playingNow,
     [{ mashupId: ma1, listeners: 2 }, { mashupId: mb1, listeners: 2 }].sort(byId),
   );
-  // lastHour edge: one minute later the minute of P1 and P3 leaves the window.
-  assertEquals((await atT({ creatorId: a.id }, minuteStart(T) + M)).lastHour, { plays: 3, likes: 2 });
+  // lastHour edge: P4 (T - 59 min 30.001 s) is in the hour until T + 29.999 s exclusive.
+  assertEquals((await atT({ creatorId: a.id }, T + 29_998)).lastHour, { plays: 6, likes: 2 });
+  assertEquals((await atT({ creatorId: a.id }, T + 29_999)).lastHour, { plays: 5, likes: 2 });
   // limit: busiest first, cut.
   assertEquals((await readRealtime("platform", { now: T, redis, limit: 1 })).playingNow.length, 1);
   // Without `now`, the clock is ANALYTICS_NOW when set (what the Edge Functions get).
@@ -112,25 +114,28 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
   });
 });
 
-Deno.test("the live windows' trims and TTLs (docs/realtime.md): 5 min / 10 min, 60 s / 2 min, buckets 2 h", async () => {
-  const c = await creatorWithMashups("rt-win-ttl", 1);
+Deno.test("the sync trims the windows: members older than an hour, an idle creator's whole set", async () => {
+  const c = await creatorWithMashups("rt-win-trim", 1);
   const [m] = c.mashups;
-  const scope = { creatorId: c.id };
   const t0 = T + 7 * 24 * HOUR; // a week after the other test's clock: nothing else here
   await track([{ type: "mashup_played", mashupId: m, listener: `${RUN}-X`, at: t0 }], t0);
+  await track([{ type: "mashup_liked", mashupId: m, listener: `${RUN}-Y`, at: t0 + 30 * M }], t0 + 30 * M);
+  const creatorSet = keys.recent({ creatorId: c.id });
+  const platformSet = keys.recent("platform");
+  const members = async () => ((await redis.zrange<string[]>(creatorSet, 0, -1)) ?? []).map(String).sort();
+  assertEquals((await members()).filter((x) => x.startsWith("a|")), [`a|a:${RUN}-X`, `a|a:${RUN}-Y`]);
+  assertEquals(await redis.pttl(creatorSet), -1, "no TTL on write: the sync trims");
 
-  const pttl = async (k: string) => Number(await redis.pttl(k));
-  const within = (ms: number, max: number) => ms > max - 15_000 && ms <= max;
-  assert(within(await pttl(keys.active(scope)), 10 * M), "presence set: TTL 10 min");
-  assert(within(await pttl(keys.playingIndex(scope)), 2 * M), "playing index: TTL 2 min");
-  assert(within(await pttl(keys.playing(m)), 2 * M), "a mashup's listeners: TTL 2 min");
-  assert(within(await pttl(keys.minute(scope, Math.floor(t0 / M))), 2 * HOUR), "minute bucket: TTL 2 h");
-
-  // 61 s later a new listener: X's play is trimmed from the mashup's playing set, not from presence.
-  await track([{ type: "mashup_played", mashupId: m, listener: `${RUN}-Y`, at: t0 + 61 * S }], t0 + 61 * S);
-  assertEquals(await redis.zrange(keys.playing(m), 0, -1), [`a:${RUN}-Y`]);
-  assertEquals((await redis.zrange<string[]>(keys.active(scope), 0, -1)).sort(), [`a:${RUN}-X`, `a:${RUN}-Y`]);
-  // 5 min after X: X is trimmed from presence on the next write.
-  await track([{ type: "mashup_liked", mashupId: m, listener: `${RUN}-Z`, at: t0 + 5 * M }], t0 + 5 * M);
-  assertEquals((await redis.zrange<string[]>(keys.active(scope), 0, -1)).sort(), [`a:${RUN}-Y`, `a:${RUN}-Z`]);
+  // The sync at t0 + 61 min: X's play (t0) has left every window, Y's like (t0 + 30 min) has not.
+  await repairRealtimeWindows(redis, service, t0 + 61 * M);
+  const left = await members();
+  assertEquals(left.length, 2, left.join(", "));
+  assert(left.includes(`a|a:${RUN}-Y`) && left.some((x) => x.startsWith("e|likes|")), left.join(", "));
+  assertEquals(await redis.zscore(platformSet, `a|a:${RUN}-X`), null, "trimmed from the platform's set too");
+  assertEquals(await redis.zscore(platformSet, `p|${m}|a:${RUN}-X`), null);
+  assert((await redis.zscore(platformSet, `a|a:${RUN}-Y`)) !== null);
+  // An hour after the creator's last member, the whole set goes, and its entry in the platform's.
+  await repairRealtimeWindows(redis, service, t0 + 91 * M);
+  assertEquals(await redis.exists(creatorSet), 0);
+  assertEquals(await redis.zscore(platformSet, `s|${c.id}`), null);
 });

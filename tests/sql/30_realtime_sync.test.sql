@@ -1,7 +1,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(26);
+select plan(27);
 
 -- Tables, RLS, who may call what ------------------------------------------------------------------
 select has_table('public', 'mashup_realtime_totals', 'mashup_realtime_totals exists');
@@ -11,8 +11,9 @@ select has_table('public', 'realtime_drift', 'realtime_drift exists');
 select ok(not has_function_privilege('authenticated', 'public.update_realtime_stats(text, jsonb)', 'execute')
           and not has_function_privilege('anon', 'public.update_realtime_stats(text, jsonb)', 'execute'),
   'only the service role may apply a sync batch');
-select ok(not has_function_privilege('authenticated', 'public.reconcile_realtime_totals(jsonb, timestamptz, integer, text)', 'execute')
-          and not has_function_privilege('anon', 'public.realtime_recent_activity(timestamptz)', 'execute'),
+select ok(not has_function_privilege('authenticated', 'public.reconcile_realtime_totals(jsonb, bigint, text)', 'execute')
+          and not has_function_privilege('anon', 'public.realtime_window_members(timestamptz, uuid)', 'execute')
+          and not has_function_privilege('authenticated', 'public.realtime_window_members(timestamptz, uuid)', 'execute'),
   'nor reconcile, nor read raw recent activity');
 
 -- cron.job exists only once pg_cron is created, so it is queried by name (query_to_xml).
@@ -76,7 +77,7 @@ select tests.authenticate_as_anon();
 select is_empty($$ select * from public.realtime_totals() $$, 'anon reads no totals');
 select is_empty($$ select * from public.creator_realtime_totals $$, 'anon reads no creator totals');
 
--- Reconciliation: certain drift repaired, in-flight events left alone ----------------------------
+-- Reconciliation: every drift before the fence repaired, nothing after it -----------------------
 select tests.clear_authentication();
 insert into public.analytics_events (event_type, properties, anonymous_id, "timestamp", received_at)
 select 'mashup_played', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000a"}', 'x' || i,
@@ -84,48 +85,56 @@ select 'mashup_played', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000a"}',
 from generate_series(1, 9) as i;  -- A: 9 plays long ago; total 7 + outstanding 1 -> 1 lost
 insert into public.analytics_events (event_type, properties, anonymous_id, "timestamp", received_at) values
   ('mashup_played', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000b"}', 'y1', now(), now()),
-  ('mashup_played', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000b"}', 'y2', now(), now());
-  -- B: 2 plays this instant, total 1: one of them may still be on its way to Redis
+  ('mashup_played', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000b"}', 'y2', now(), now()),
+  -- B: 2 plays this instant (total 1: one increment still on its way, refused once the fence is up),
+  -- and a like received after the fence: not this run's business.
+  ('mashup_liked', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000b"}', 'y3', now(), now() + interval '1 second');
 select tests.authenticate_as_service_role();
 select ok((public.reconcile_realtime_totals(
-  jsonb_build_object('mashup:cccccccc-0000-4000-8000-00000000000a:plays', 1), now(), 30, 'pgtap') ->> 'run_id') is not null,
+  jsonb_build_object('mashup:cccccccc-0000-4000-8000-00000000000a:plays', 1),
+  (extract(epoch from now()) * 1000000)::bigint + 1, 'pgtap') ->> 'run_id') is not null,
   'reconciliation runs');
 select results_eq(
   $$ select mashup_id::text, plays, likes from public.mashup_realtime_totals
      where mashup_id::text like 'cccccccc-%' order by 1 $$,
   $$ values ('cccccccc-0000-4000-8000-00000000000a', 8::bigint, 0::bigint),
-            ('cccccccc-0000-4000-8000-00000000000b', 1::bigint, 0::bigint) $$,
-  'A: +1 (9 raw - 7 total - 1 outstanding); A likes: -2 (no raw likes); B: untouched (drift within the settle window)');
+            ('cccccccc-0000-4000-8000-00000000000b', 2::bigint, 0::bigint) $$,
+  'A: +1 (9 raw - 7 total - 1 outstanding); A likes: -2 (no raw likes); B: +1 (in flight, counted here); B''s later like: untouched');
 select results_eq(
   $$ select subject_id::text, counter, expected, counted, uncertain, repaired from public.realtime_drift
-     where subject_id::text like 'cccccccc-%' order by counter desc $$,
+     where subject_id::text like 'cccccccc-%' order by subject_id, counter desc $$,
   $$ values ('cccccccc-0000-4000-8000-00000000000a', 'plays', 9::bigint, 8::bigint, 0::bigint, 1::bigint),
-            ('cccccccc-0000-4000-8000-00000000000a', 'likes', 0::bigint, 2::bigint, 0::bigint, -2::bigint) $$,
+            ('cccccccc-0000-4000-8000-00000000000a', 'likes', 0::bigint, 2::bigint, 0::bigint, -2::bigint),
+            ('cccccccc-0000-4000-8000-00000000000b', 'plays', 2::bigint, 1::bigint, 0::bigint, 1::bigint) $$,
   'each repair is recorded with what was expected and what was counted');
+select is((select count(*) from public.realtime_drift d
+           where d.subject_id::text like 'cccccccc-%'
+             and d.run_id = (public.reconcile_realtime_totals('{}', (extract(epoch from now()) * 1000000)::bigint + 1, 'pgtap')
+                             ->> 'run_id')::uuid),
+  0::bigint, 'a second run with the same fence finds nothing left');
 
--- The windows rebuilt from raw events, at a pinned clock -----------------------------------------
+-- The window members from raw events, at a pinned clock ------------------------------------------
 select tests.clear_authentication();
 insert into public.analytics_events (event_type, properties, anonymous_id, "timestamp", received_at) values
   ('mashup_played', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000a"}', 'z1', '2031-05-05 12:00:00Z', '2031-05-05 12:00:01Z'),
   ('mashup_play_progress', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000a"}', 'z2', '2031-05-05 11:59:00Z', '2031-05-05 11:59:00Z'),
   ('mashup_liked', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000a"}', 'z3', '2031-05-05 11:50:00Z', '2031-05-05 11:50:00Z'),
-  ('mashup_played', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000a"}', 'z4', '2031-05-05 12:00:20Z', '2031-05-05 12:00:20Z');
+  ('mashup_played', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000a"}', 'z4', '2031-05-05 12:00:20Z', '2031-05-05 12:00:20Z'),
+  ('mashup_play_ended', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000a"}', 'z5', '2031-05-05 12:00:04Z', '2031-05-05 12:00:04Z'),
+  ('mashup_played', '{"mashup_id": "cccccccc-0000-4000-8000-00000000000a"}', 'z6', '2031-05-05 11:00:10Z', '2031-05-05 11:00:10Z');
 select tests.authenticate_as_service_role();
-select is(public.realtime_recent_activity('2031-05-05 12:00:10Z') - 'minutes',
-  jsonb_build_object(
-    'active', jsonb_build_array(
-      jsonb_build_array(tests.get_supabase_uid('rt_a'), 'a:z1', 1935748800000),
-      jsonb_build_array(tests.get_supabase_uid('rt_a'), 'a:z2', 1935748740000)),
-    'playing', jsonb_build_array(
-      jsonb_build_array(tests.get_supabase_uid('rt_a'), 'cccccccc-0000-4000-8000-00000000000a', 'a:z1', 1935748800000))),
-  'at 12:00:10, active: z1 and z2 (z3 was 10 min ago, z4 is still to come); playing: z1 (z2''s heartbeat is 70 s old)');
-select is((select jsonb_agg(x order by x ->> 1)
-           from jsonb_array_elements(public.realtime_recent_activity('2031-05-05 12:00:10Z') -> 'minutes') x
-           where x ->> 0 = tests.get_supabase_uid('rt_a')::text),
-  jsonb_build_array(
-    jsonb_build_array(tests.get_supabase_uid('rt_a'), 32262470, 'likes', 1),
-    jsonb_build_array(tests.get_supabase_uid('rt_a'), 32262480, 'plays', 1)),
-  'minute buckets: the like at 11:50 and the play at 12:00 (heartbeats are not counters)');
+select results_eq(
+  $$ select x ->> 1, (x ->> 2)::bigint
+     from jsonb_array_elements(public.realtime_window_members('2031-05-05 12:00:10Z', tests.get_supabase_uid('rt_a'))) x
+     order by 1, 2 $$,
+  $$ values ('a|a:z1', 1935748800000::bigint), ('a|a:z2', 1935748740000), ('a|a:z5', 1935748804000),
+            ('e|likes|' || (select id from public.analytics_events where anonymous_id = 'z3'), 1935748200000),
+            ('e|plays|' || (select id from public.analytics_events where anonymous_id = 'z1'), 1935748800000),
+            ('p|cccccccc-0000-4000-8000-00000000000a|a:z1', 1935748800000),
+            ('x|cccccccc-0000-4000-8000-00000000000a|a:z5', 1935748804000) $$,
+  'at 12:00:10: active z1 z2 z5 (z3 10 min ago, z4 still to come); playing z1 (z2''s heartbeat is 70 s old), ended z5; the play and the like of the hour (z6 is 1 h ago, out)');
+select is(jsonb_array_length(public.realtime_window_members('2031-05-05 12:00:10Z', tests.get_supabase_uid('rt_b'))), 0,
+  'one creator''s members only');
 
 select * from finish();
 rollback;

@@ -848,7 +848,7 @@ async function loadRealtime(): Promise<void> {
     const r = await fetchRealtime();
     lastRealtime = r;
     lastRealtimeAt = new Date();
-    renderRealtime(r, null);
+    renderRealtime(r, r.stale ? "live counters unavailable, counted from the database" : null);
   } catch (e) {
     if (handleAuthLoss(e)) return;
     if (lastRealtime) renderRealtime(lastRealtime, describeError(e));
