@@ -112,7 +112,8 @@ begin
   ), ins as (
     insert into public.analytics_events (id, user_id, event_type, properties, "timestamp", session_id, anonymous_id,
                                          received_at, country, device)
-    select * from again on conflict (id) do nothing returning 1
+    -- The raw tables' id claim (analytics_event_ids) skips an id already stored, in any month.
+    select * from again returning 1
   )
   select (select count(*) from again) - (select count(*) from ins) into v_dupes;
 

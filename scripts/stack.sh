@@ -283,7 +283,9 @@ declare_postgres() {
   # Checkpoints at least every 30 s or 512 MB of WAL: a PostgreSQL killed with -9 replays at most
   # that much WAL, so it accepts connections again within seconds (the 10 s promise), at a small
   # cost in write throughput. On the command line, so existing data directories get it too.
-  PART_CMD[postgres]="$PG_BIN/postgres -D $PGDATA -c checkpoint_timeout=30s -c max_wal_size=512MB"
+  # wal_level = logical: the raw-event publication (migration *_raw_events_publication.sql) can only
+  # be subscribed to with it (tests/integration/replication.test.ts); hosted Supabase has it.
+  PART_CMD[postgres]="$PG_BIN/postgres -D $PGDATA -c checkpoint_timeout=30s -c max_wal_size=512MB -c wal_level=logical"
   PART_LOG[postgres]="$PG_LOG"
   PART_STOPSIGNAL[postgres]=INT
   if [ "$(id -u)" = 0 ]; then PART_USER[postgres]=postgres; fi

@@ -36,6 +36,21 @@ export type Database = {
         };
         Relationships: [];
       };
+      analytics_event_ids: {
+        Row: {
+          id: string;
+          timestamp: string;
+        };
+        Insert: {
+          id: string;
+          timestamp: string;
+        };
+        Update: {
+          id?: string;
+          timestamp?: string;
+        };
+        Relationships: [];
+      };
       analytics_events: {
         Row: {
           anonymous_id: string | null;
@@ -622,6 +637,10 @@ export type Database = {
       dashboard_period_bounds: {
         Args: { p_end: string; p_start: string; p_tz: string };
         Returns: Record<string, unknown>;
+      };
+      erase_listener: {
+        Args: { p_anonymous_id?: string; p_user_id?: string };
+        Returns: Json;
       };
       get_creator_dashboard: {
         Args: {

@@ -36,13 +36,23 @@ type IngestRow = {
   device?: string;
   bot?: true;
   user_agent?: string;
+  /** The client's time when it was outside the window (stored at receive time): ingest_events
+   * refuses the event when even this is before the retention horizon. */
+  client_timestamp?: string;
 };
 
-type Prepared = { rows: IngestRow[]; rejected: TrackResponse["rejected"]; ignored: number };
+/** rows[i] came from the request's events[indexes[i]]. */
+type Prepared = {
+  rows: IngestRow[];
+  indexes: number[];
+  rejected: TrackResponse["rejected"];
+  ignored: number;
+};
 
 /** Validation, identity and enrichment of every event; nothing here talks to a database. */
 export function prepare(received: Received[], ctx: RequestContext): Prepared {
   const rows: IngestRow[] = [];
+  const indexes: number[] = [];
   const rejected: TrackResponse["rejected"] = [];
   let ignored = 0;
   const agents = new Map<string, Agent>();
@@ -90,6 +100,7 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
     if (event.type === "mashup_played") properties.source = normaliseSource(event.properties.source);
     if (time.outOfWindow) properties.client_timestamp = event.timestamp;
 
+    indexes.push(index);
     rows.push({
       id: event.id ?? crypto.randomUUID(),
       type: event.type,
@@ -101,9 +112,10 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
       country: ctx.country ?? undefined,
       device: agent.device ?? undefined,
       ...(agent.bot ? { bot: true as const, user_agent: agent.userAgent ?? undefined } : {}),
+      ...(time.outOfWindow ? { client_timestamp: event.timestamp } : {}),
     });
   });
-  return { rows, rejected, ignored };
+  return { rows, indexes, rejected, ignored };
 }
 
 /** `events[3].anonymous_id: ...` as the sender named it, e.g. `events[3].distinct_id: ...`. */
@@ -159,8 +171,17 @@ export async function store(
 
   for (const result of data) {
     const row = prepared.rows[result.ordinality - 1];
-    // Bot traffic is kept apart and counted nowhere, not even as accepted.
-    if (row.bot) response.ignored++;
+    if (!result.is_new && result.timestamp) {
+      // Not a duplicate: its time is outside the months raw storage keeps (raw_events.horizon()).
+      const index = prepared.indexes[result.ordinality - 1];
+      response.rejected.push({
+        index,
+        error: `events[${index}].timestamp: ${
+          new Date(result.timestamp).toISOString()
+        } is outside the months raw events are kept for (retention horizon); the event is not stored`,
+      });
+    } // Bot traffic is kept apart and counted nowhere, not even as accepted.
+    else if (row.bot) response.ignored++;
     else if (!result.is_new) response.duplicates++;
     else {
       response.accepted++;

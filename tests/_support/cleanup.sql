@@ -15,12 +15,17 @@ create temporary table cleanup_users on commit drop as
   select id from auth.users where email like :'pattern' and email like '%@test.local';
 create temporary table cleanup_mashups on commit drop as
   select id from public.mashups where creator_id in (select id from cleanup_users);
-delete from public.analytics_events
- where mashup_id in (select id from cleanup_mashups)
-    or user_id in (select id from cleanup_users)
-    or (event_type = 'user_followed' and properties ->> 'creator_id' in (select id::text from cleanup_users))
-    or (:'pattern' = '%@test.local' and mashup_id is not null and anonymous_id like 'anon-test%'
-        and not exists (select from public.mashups m where m.id = mashup_id));
+-- The events' ids go too (public.analytics_event_ids, the dedup key), so a test may send them again.
+with removed as (
+  delete from public.analytics_events
+   where mashup_id in (select id from cleanup_mashups)
+      or user_id in (select id from cleanup_users)
+      or (event_type = 'user_followed' and properties ->> 'creator_id' in (select id::text from cleanup_users))
+      or (:'pattern' = '%@test.local' and mashup_id is not null and anonymous_id like 'anon-test%'
+          and not exists (select from public.mashups m where m.id = mashup_id))
+  returning id
+)
+delete from public.analytics_event_ids where id in (select id from removed);
 delete from auth.users where id in (select id from cleanup_users);
 -- The aggregation tests' own job names (never the stack's `incremental` job).
 delete from aggregation.watermarks where :'pattern' = '%@test.local' and job like 'test-%';

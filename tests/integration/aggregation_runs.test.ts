@@ -69,6 +69,9 @@ Deno.test("backfill: progress per day, stops at the failing day with it in the e
   const [m] = await sql<{ id: string }[]>`insert into public.mashups (creator_id, title, duration_seconds, created_at)
     values (${creator.id}, 'backfill mix', 120, '2021-01-01') returning id`;
   const days = ["2021-01-01", "2021-01-02", "2021-01-03"];
+  // January 2021 is long past the raw-event retention horizon: create its month for the fixture
+  // (the daily partition maintenance drops it again once its rollups are final).
+  await sql`select raw_events.create_month('2021-01-01')`;
   await sql`insert into public.analytics_events (event_type, properties, anonymous_id, session_id, "timestamp", received_at)
     select 'mashup_played', ${sql.json({ mashup_id: m.id, source: "direct", auto_play: false })}, 'bf-' || d, 'bf-' || d,
            d::date + time '12:00', d::date + time '12:00'

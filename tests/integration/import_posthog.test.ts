@@ -197,7 +197,8 @@ Deno.test({
 
 Deno.test("track: the service role keeps a timestamp of any age inside the retention horizon; clients keep a week", async () => {
   const old = new Date(Date.now() - 200 * DAY_MS).toISOString();
-  const tooOld = new Date(Date.now() - 400 * DAY_MS).toISOString();
+  // The horizon is the first of the month 13 months back (at most ~426 days): 430 days is beyond it.
+  const tooOld = new Date(Date.now() - 430 * DAY_MS).toISOString();
   const liked = (timestamp: string) => ({
     type: "mashup_liked",
     id: uuid(),

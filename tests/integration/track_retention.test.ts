@@ -1,0 +1,41 @@
+// A late event from before the raw-event retention horizon (raw_events.horizon(), default: the
+// current UTC month and 13 whole months before it): the track function refuses it by name, stores
+// the batch's other events, and a late event inside the horizon is still taken.
+import { assert, assertEquals } from "../_support/assert.ts";
+import { sql } from "../_support/db.ts";
+import { storedEvents, track, validEvent } from "../_support/track.ts";
+
+async function horizon(): Promise<number> {
+  const [row] = await sql<{ horizon: Date }[]>`select raw_events.horizon() as horizon`;
+  return row.horizon.getTime();
+}
+
+Deno.test("an event older than the retention horizon is refused with its field named; the batch's others are stored", async () => {
+  const kept = await horizon();
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const beforeHorizon = validEvent("mashup_played", { timestamp: iso(kept - 1000) });
+  const longBefore = validEvent("mashup_liked", { timestamp: iso(kept - 400 * 86_400_000) });
+  // Eight days late but inside the horizon: stored at receive time, as before.
+  const insideHorizon = validEvent("mashup_liked", { timestamp: iso(Date.now() - 8 * 86_400_000) });
+  const res = await track({ events: [insideHorizon, beforeHorizon, longBefore] });
+
+  assertEquals(res.status, 200);
+  assertEquals(res.body.accepted, 1);
+  assertEquals(res.body.duplicates, 0);
+  assertEquals(res.body.rejected.map((r) => r.index), [1, 2]);
+  for (const r of res.body.rejected) {
+    assert(new RegExp(`^events\\[${r.index}\\]\\.timestamp: .*retention horizon`).test(r.error), r.error);
+  }
+  assertEquals(
+    (await storedEvents([beforeHorizon.id, longBefore.id])).length,
+    0,
+    "refused events are not stored",
+  );
+  assertEquals((await storedEvents([insideHorizon.id])).length, 1);
+
+  // Sent again: the same clear answer (not a duplicate), and nothing breaks.
+  const again = await track({ events: [beforeHorizon] });
+  assertEquals(again.status, 400);
+  assertEquals(again.body.rejected.map((r) => r.index), [0]);
+  assertEquals(again.body.duplicates, 0);
+});
