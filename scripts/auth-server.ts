@@ -7,31 +7,78 @@
 //   POST /token?grant_type=refresh_token   {refresh_token}    -> a fresh session
 //   GET  /user                             Bearer access token -> the user
 //   POST /logout[?scope=global|local]      Bearer access token -> 204, the session is ended
+//   GET  /.well-known/jwks.json (and /jwks) the public signing keys (open, no API key needed)
+//   POST /admin/signing-keys/rotate        service role: a new current key, the old one stays published
+//   POST /admin/signing-keys/revoke {kid}  service role: a previously used key is withdrawn
 //   GET  /health, GET /settings
 //
+// As hosted GoTrue with JWT signing keys: access tokens are ES256 JWTs signed with the stand-in's own
+// key (scripts/auth-keys.ts: generated on first start, kept under .stack/auth, `kid` in the header),
+// with GoTrue's claims (sub, role, aud, email, session_id, exp, iat, ...). Tokens made with the
+// project's legacy HS256 secret (the printed keys, the demo token) are still accepted. Refresh
+// tokens are opaque random strings, rotated on every use (never JWTs, so no verifier takes one for
+// an access token). Sessions live in memory and in .stack/auth/sessions.json, so a restart keeps them.
+//
 // Passwords are checked in the database against auth.users.encrypted_password (bcrypt, with
-// pgcrypto's crypt(), exactly how the seed and GoTrue store them). Access tokens are HS256 JWTs
-// signed with the project's JWT secret, with GoTrue's claims (sub, role, aud, email, session_id,
-// exp, iat, ...), so PostgREST and the Edge Functions accept them like real ones. Refresh tokens
-// are stateless (signed with the same secret); ended sessions are remembered in memory only, so a
-// restart of this process forgets sign-outs (tokens still expire after JWT_EXPIRY seconds).
+// pgcrypto's crypt(), exactly how the seed and GoTrue store them). After a rotation or revocation
+// PostgREST re-reads its key set (NOTIFY pgrst, 'reload config').
 import postgres from "postgres";
-import { jwtVerify, SignJWT } from "jose";
+import { createLocalJWKSet, decodeProtectedHeader, importJWK, jwtVerify, SignJWT } from "jose";
+import { Keyring } from "./auth-keys.ts";
 
 const PORT = Number(Deno.env.get("AUTH_PORT") ?? 54330);
 const DB_URL = Deno.env.get("SUPABASE_DB_URL") ?? "";
 const SECRET_TEXT = Deno.env.get("JWT_SECRET") ?? "";
 const JWT_EXPIRY = Number(Deno.env.get("JWT_EXPIRY") ?? 3600);
 const ISSUER = Deno.env.get("AUTH_ISSUER") ?? `http://127.0.0.1:${PORT}/auth/v1`;
-if (!DB_URL || SECRET_TEXT.length < 32) {
-  console.error("auth-server: SUPABASE_DB_URL and JWT_SECRET (32+ chars) are required");
+const KEYS_DIR = Deno.env.get("AUTH_KEYS_DIR") ?? "";
+// The project's secret API keys (sb_secret_...), which may call the admin endpoints.
+const SECRET_API_KEYS = (Deno.env.get("SECRET_API_KEYS") ?? "").split(",").filter(Boolean);
+const REFRESH_TTL_SECONDS = 30 * 86400;
+if (!DB_URL || SECRET_TEXT.length < 32 || !KEYS_DIR) {
+  console.error("auth-server: SUPABASE_DB_URL, JWT_SECRET (32+ chars) and AUTH_KEYS_DIR are required");
   Deno.exit(2);
 }
-const secret = new TextEncoder().encode(SECRET_TEXT);
+const legacySecret = new TextEncoder().encode(SECRET_TEXT);
 const sql = postgres(DB_URL, { max: 4, onnotice: () => {} });
+const keyring = await new Keyring(KEYS_DIR, SECRET_TEXT).load();
+let publicKeys = createLocalJWKSet(keyring.jwks());
 
 /** Sessions ended by /logout (session_id -> until when to remember it, epoch seconds). */
 const endedSessions = new Map<string, number>();
+
+/** Live refresh tokens: opaque token -> its session. One per session; each use replaces it. */
+type RefreshEntry = { sid: string; sub: string; exp: number };
+const SESSIONS_FILE = `${KEYS_DIR}/sessions.json`;
+const refreshTokens = new Map<string, RefreshEntry>(loadSessions());
+function loadSessions(): [string, RefreshEntry][] {
+  try {
+    const now = Date.now() / 1000;
+    const saved = JSON.parse(Deno.readTextFileSync(SESSIONS_FILE)) as { refresh: [string, RefreshEntry][]; ended: [string, number][] };
+    for (const [sid, until] of saved.ended ?? []) if (until > now) endedSessions.set(sid, until);
+    return (saved.refresh ?? []).filter(([, e]) => e.exp > now);
+  } catch {
+    return [];
+  }
+}
+function saveSessions() {
+  const body = JSON.stringify({ refresh: [...refreshTokens], ended: [...endedSessions] });
+  Deno.writeTextFileSync(SESSIONS_FILE, body, { mode: 0o600 });
+}
+function newRefreshToken(): string {
+  // GoTrue's refresh tokens are short random strings too; 16 random bytes, base64url.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** An access token's claims when it verifies with a published key (ES256) or the legacy secret (HS256). */
+async function verifyAccessToken(token: string): Promise<Record<string, unknown>> {
+  const { alg } = decodeProtectedHeader(token);
+  const { payload } = alg === "HS256"
+    ? await jwtVerify(token, legacySecret, { algorithms: ["HS256"], requiredClaims: ["exp"] })
+    : await jwtVerify(token, publicKeys, { algorithms: ["ES256"], requiredClaims: ["exp"] });
+  return payload as Record<string, unknown>;
+}
 
 const cors: Record<string, string> = {
   "Access-Control-Allow-Origin": "*",
@@ -84,6 +131,7 @@ function userJson(u: UserRow) {
 }
 
 async function session(u: UserRow, sessionId: string) {
+  const current = keyring.current();
   const now = Math.floor(Date.now() / 1000);
   const exp = now + JWT_EXPIRY;
   const accessToken = await new SignJWT({
@@ -98,18 +146,15 @@ async function session(u: UserRow, sessionId: string) {
     session_id: sessionId,
     is_anonymous: u.is_anonymous,
   })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: current.kid })
     .setIssuer(ISSUER)
     .setSubject(u.id)
     .setIssuedAt(now)
     .setExpirationTime(exp)
-    .sign(secret);
-  const refreshToken = await new SignJWT({ sid: sessionId, typ: "refresh" })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setSubject(u.id)
-    .setIssuedAt(now)
-    .setExpirationTime(now + 30 * 86400)
-    .sign(secret);
+    .sign(await importJWK(current.private_jwk, "ES256"));
+  const refreshToken = newRefreshToken();
+  refreshTokens.set(refreshToken, { sid: sessionId, sub: u.id, exp: now + REFRESH_TTL_SECONDS });
+  saveSessions();
   return {
     access_token: accessToken,
     token_type: "bearer",
@@ -152,16 +197,17 @@ async function passwordGrant(req: Request): Promise<Response> {
 async function refreshGrant(req: Request): Promise<Response> {
   const body = await readBody(req);
   const token = typeof body.refresh_token === "string" ? body.refresh_token : "";
-  try {
-    const { payload } = await jwtVerify(token, secret, { algorithms: ["HS256"] });
-    const sid = String(payload.sid ?? "");
-    if (payload.typ !== "refresh" || !sid || endedSessions.has(sid)) throw new Error("ended");
-    const rows = await sql<UserRow[]>`select ${USER_COLUMNS} from auth.users where id = ${String(payload.sub)}`;
-    if (rows.length === 0) throw new Error("no user");
-    return json(200, await session(rows[0], sid));
-  } catch {
-    return oauthError(400, "invalid_grant", "Invalid Refresh Token: Refresh Token Not Found", "refresh_token_not_found");
+  const entry = refreshTokens.get(token);
+  // Used once: the token is replaced by the new session's.
+  if (entry) {
+    refreshTokens.delete(token);
+    saveSessions();
   }
+  if (entry && entry.exp > Date.now() / 1000 && !endedSessions.has(entry.sid)) {
+    const rows = await sql<UserRow[]>`select ${USER_COLUMNS} from auth.users where id = ${entry.sub}`;
+    if (rows.length > 0) return json(200, await session(rows[0], entry.sid));
+  }
+  return oauthError(400, "invalid_grant", "Invalid Refresh Token: Refresh Token Not Found", "refresh_token_not_found");
 }
 
 /** The caller's verified access-token claims, or an error response. */
@@ -169,7 +215,7 @@ async function bearer(req: Request): Promise<Record<string, unknown> | Response>
   const m = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "");
   if (!m) return json(401, { code: 401, error_code: "no_authorization", msg: "This endpoint requires a Bearer token" });
   try {
-    const { payload } = await jwtVerify(m[1], secret, { algorithms: ["HS256"] });
+    const payload = await verifyAccessToken(m[1]);
     if (typeof payload.sub !== "string" || !payload.sub) throw new Error("no sub");
     if (typeof payload.session_id === "string" && endedSessions.has(payload.session_id)) {
       return json(403, { code: 403, error_code: "session_not_found", msg: "Session from session_id claim in JWT does not exist" });
@@ -195,8 +241,51 @@ async function logout(req: Request): Promise<Response> {
   if (claims instanceof Response) return claims.status === 403 ? new Response(null, { status: 204, headers: cors }) : claims;
   const now = Math.floor(Date.now() / 1000);
   for (const [sid, until] of endedSessions) if (until < now) endedSessions.delete(sid);
-  if (typeof claims.session_id === "string") endedSessions.set(claims.session_id, now + 30 * 86400);
+  if (typeof claims.session_id === "string") {
+    endedSessions.set(claims.session_id, now + REFRESH_TTL_SECONDS);
+    for (const [t, e] of refreshTokens) if (e.sid === claims.session_id) refreshTokens.delete(t);
+    saveSessions();
+  }
   return new Response(null, { status: 204, headers: cors });
+}
+
+/** Admin calls: the service role only (a secret API key, or a service-role JWT as GoTrue takes). */
+async function isServiceRole(req: Request): Promise<boolean> {
+  const apikey = req.headers.get("apikey") ?? "";
+  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "")?.[1] ?? "";
+  if (SECRET_API_KEYS.includes(apikey) && (!bearer || bearer === apikey)) return true;
+  try {
+    return (await verifyAccessToken(bearer)).role === "service_role";
+  } catch {
+    return false;
+  }
+}
+
+/** After the key set changed: serve it, and have PostgREST re-read its copy. */
+async function publishKeys() {
+  publicKeys = createLocalJWKSet(keyring.jwks());
+  await sql`select pg_notify('pgrst', 'reload config')`;
+}
+
+async function signingKeys(req: Request, action: string): Promise<Response> {
+  if (!(await isServiceRole(req))) {
+    return json(403, { code: 403, error_code: "not_admin", msg: "User not allowed" });
+  }
+  if (action === "rotate") {
+    const previous = keyring.current().kid;
+    const fresh = await keyring.rotate();
+    await publishKeys();
+    return json(200, { current: fresh.kid, previous, keys: keyring.jwks().keys });
+  }
+  const body = await readBody(req);
+  const kid = typeof body.kid === "string" ? body.kid : "";
+  try {
+    if (!(await keyring.revoke(kid))) return json(404, { code: 404, error_code: "not_found", msg: `no signing key ${kid}` });
+  } catch (e) {
+    return json(422, { code: 422, error_code: "validation_failed", msg: (e as Error).message });
+  }
+  await publishKeys();
+  return json(200, { revoked: kid, keys: keyring.jwks().keys });
 }
 
 Deno.serve({ hostname: "127.0.0.1", port: PORT, onListen: () => console.log(`auth stand-in on 127.0.0.1:${PORT}`) }, async (req) => {
@@ -212,6 +301,13 @@ Deno.serve({ hostname: "127.0.0.1", port: PORT, onListen: () => console.log(`aut
     }
     if (path === "/user" && req.method === "GET") return await getUser(req);
     if (path === "/logout" && req.method === "POST") return await logout(req);
+    if ((path === "/.well-known/jwks.json" || path === "/jwks") && req.method === "GET") {
+      return new Response(JSON.stringify(keyring.jwks()), {
+        headers: { ...cors, "Content-Type": "application/json", "Cache-Control": "public, max-age=60" },
+      });
+    }
+    const admin = /^\/admin\/signing-keys\/(rotate|revoke)$/.exec(path);
+    if (admin && req.method === "POST") return await signingKeys(req, admin[1]);
     if (path === "/health") return json(200, { name: "GoTrue (local stand-in)", description: "scripts/auth-server.ts" });
     if (path === "/settings") {
       return json(200, { external: { email: true }, disable_signup: true, mailer_autoconfirm: true, phone_autoconfirm: false });

@@ -1,18 +1,18 @@
 // The Edge Functions runtime of the local stack: what Supabase's edge-runtime main service does.
 // It reads supabase/config.toml, runs each declared function (its `entrypoint`) as its own Deno
 // process, and routes /<name>/... to it. Functions with `verify_jwt = true` (the default) only get
-// requests carrying a JWT signed with the project's secret, verified the way Supabase verifies it
-// (HS256, `exp` checked); others answer 401 here. CORS preflights pass through unverified, as on
-// hosted Supabase, so each function answers its own OPTIONS.
+// requests carrying a valid JWT (the same check as functions/_shared/auth.ts: the project's JWKS or
+// the legacy secret); others answer 401 here. This repo's functions all set verify_jwt = false and
+// check their callers themselves. CORS preflights pass through unverified, as on hosted Supabase,
+// so each function answers its own OPTIONS.
 // Requests reach a worker unchanged (scripts/forward.ts).
 import { parse } from "smol-toml";
-import { jwtVerify } from "jose";
+import { verifyJwt } from "../functions/_shared/auth.ts";
 import { forward } from "./forward.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const PORT = Number(Deno.env.get("RUNTIME_PORT") ?? 54329);
 const WORKER_BASE_PORT = Number(Deno.env.get("WORKER_BASE_PORT") ?? 54341);
-const secret = new TextEncoder().encode(Deno.env.get("JWT_SECRET") ?? "");
 
 type FunctionConfig = { entrypoint?: string; verify_jwt?: boolean };
 const config = parse(await Deno.readTextFile(`${ROOT}/supabase/config.toml`)) as {
@@ -27,12 +27,14 @@ for (const [name, fn] of Object.entries(config.functions ?? {})) {
   workers.set(name, { name, port: WORKER_BASE_PORT + i++, verifyJwt: fn.verify_jwt ?? true, entry });
 }
 
-// Secrets Supabase injects into every function, plus the project's own.
+// Secrets Supabase injects into every function (SUPABASE_*), plus the project's own, set on a
+// hosted project with `supabase secrets set` (so none may start with SUPABASE_).
 const passEnv = [
   "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_DB_URL",
-  "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "SUPABASE_JWT_SECRET", "TRACK_COUNTRY_HEADER",
-  "TRACK_CLOCK_SKEW_SECONDS", "ANALYTICS_NOW", "TRACK_RATE_LIMIT_IP", "TRACK_RATE_LIMIT_ANONYMOUS",
-  "TRACK_RATE_LIMIT_USER", "TRACK_RATE_LIMIT_SERVICE", "TRACK_CLIENT_IP_HEADER",
+  "SUPABASE_PUBLISHABLE_KEYS", "SUPABASE_SECRET_KEYS",
+  "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "LEGACY_JWT_SECRET", "JWKS_CACHE_SECONDS",
+  "TRACK_COUNTRY_HEADER", "TRACK_CLOCK_SKEW_SECONDS", "ANALYTICS_NOW", "TRACK_RATE_LIMIT_IP",
+  "TRACK_RATE_LIMIT_ANONYMOUS", "TRACK_RATE_LIMIT_USER", "TRACK_RATE_LIMIT_SERVICE", "TRACK_CLIENT_IP_HEADER",
 ];
 
 function spawn(w: Worker) {
@@ -41,7 +43,6 @@ function spawn(w: Worker) {
     const v = Deno.env.get(k);
     if (v !== undefined) env[k] = v;
   }
-  env.SUPABASE_JWT_SECRET ??= Deno.env.get("JWT_SECRET") ?? "";
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--config", `${ROOT}/deno.json`, w.entry],
     env,
@@ -80,7 +81,7 @@ async function verify(req: Request): Promise<string | null> {
   const m = /^Bearer\s+(.+)$/i.exec(auth);
   if (!m) return "Missing authorization header";
   try {
-    await jwtVerify(m[1], secret, { algorithms: ["HS256"] });
+    await verifyJwt(m[1]);
     return null;
   } catch {
     return "Invalid JWT";

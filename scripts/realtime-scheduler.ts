@@ -2,18 +2,18 @@
 // 20261125120400_realtime_sync_schedule.sql (pg_net is not part of the local PostgreSQL):
 //   */5 * * * *   POST /functions/v1/realtime-sync {}                   (the sync)
 //   7 * * * *     POST /functions/v1/realtime-sync {"reconcile": true}  (sync + reconciliation)
-// Same URL, same service-role key, same wall-clock schedule (UTC). Started and stopped by
-// scripts/stack.sh; logs to .stack/logs/realtime-scheduler.log.
+// Same URL, same credential (the project's secret API key, in the apikey header), same wall-clock
+// schedule (UTC). Started and stopped by scripts/stack.sh; logs to .stack/logs/realtime-scheduler.log.
 const url = `${Deno.env.get("SUPABASE_URL")}/functions/v1/realtime-sync`;
-const key = Deno.env.get("SUPABASE_SERVICE_ROLE_KEY") ?? "";
-if (!key) throw new Error("SUPABASE_SERVICE_ROLE_KEY is required");
+const key = Deno.env.get("SUPABASE_SECRET_KEY") ?? "";
+if (!key) throw new Error("SUPABASE_SECRET_KEY is required");
 
 async function run(reconcile: boolean) {
   const started = new Date().toISOString();
   try {
     const res = await fetch(url, {
       method: "POST",
-      headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+      headers: { apikey: key, "Content-Type": "application/json" },
       body: JSON.stringify(reconcile ? { reconcile: true } : {}),
       signal: AbortSignal.timeout(300_000),
     });

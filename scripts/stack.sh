@@ -47,8 +47,13 @@ PGDATA="$STACK/db"
 LOGS="$STACK/logs"
 PG_BIN=/usr/lib/postgresql/15/bin
 
-# Supabase CLI's local defaults: the well-known demo JWT secret and database password.
+# Supabase CLI's local defaults: the well-known demo JWT secret (now the project's legacy secret),
+# the publishable and secret API keys `supabase start` uses, and the database password.
 JWT_SECRET="${JWT_SECRET:-super-secret-jwt-token-with-at-least-32-characters-long}"
+SB_PUBLISHABLE_KEY="${SB_PUBLISHABLE_KEY:-sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH}"
+SB_SECRET_KEY="${SB_SECRET_KEY:-sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz}"
+# How long the functions trust a fetched JWKS: short locally, so a revoked key is refused within seconds.
+JWKS_CACHE_SECONDS="${JWKS_CACHE_SECONDS:-5}"
 DB_PASSWORD=postgres
 REDIS_TOKEN="${UPSTASH_REDIS_REST_TOKEN:-local-upstash-token-not-for-production}"
 DEMO_CREATOR_ID=11111111-1111-4111-8111-111111111111
@@ -247,6 +252,15 @@ keys_env() {
   node "$ROOT/scripts/keys.mjs" "$JWT_SECRET" "$DEMO_CREATOR_ID" "$DEMO_CREATOR_EMAIL"
 }
 
+# The auth stand-in's ES256 signing keys and the JWKS files made from them (scripts/auth-keys.ts):
+# the key pair is generated on the first start and kept in .stack/auth.
+AUTH_KEYS_DIR="$STACK/auth"
+ensure_signing_keys() {
+  JWT_SECRET="$JWT_SECRET" "$(deno_bin)" run --allow-read --allow-write --allow-env --config "$ROOT/deno.json" \
+    "$ROOT/scripts/auth-keys.ts" init "$AUTH_KEYS_DIR" >>"$LOGS/auth-keys.log" 2>&1 \
+    || { cat "$LOGS/auth-keys.log" >&2; die "creating the signing keys failed"; }
+}
+
 # --- PostgreSQL -------------------------------------------------------------------------------
 # The data lives in .stack/db. If the postgres user cannot reach the repo (a checkout under a
 # private home directory), it lives in /var/tmp instead, linked from .stack/db.
@@ -327,10 +341,15 @@ apply_migrations() {
     || { cat "$LOGS/migrations.log" >&2; die "migrations failed"; }
 }
 
+# The seed goes in the way the Supabase CLI applies it to any project (`db push --include-seed`,
+# also what `db reset` runs): one transaction, its hash recorded in supabase_migrations.seed_files.
+# The record is dropped first when the demo data is missing, so an emptied database is seeded again.
 seed_if_empty() {
   if [ "$(psql_db -tAc "select count(*) from auth.users where id = '$DEMO_CREATOR_ID'")" = 0 ]; then
-    log "loading demo data (supabase/seed.sql)"
-    psql_db -f "$ROOT/supabase/seed.sql" >"$LOGS/seed.log" 2>&1 || { cat "$LOGS/seed.log" >&2; die "seed failed"; }
+    log "loading demo data (supabase/seed.sql, through supabase db push --include-seed)"
+    psql_db -c "delete from supabase_migrations.seed_files where path = 'supabase/seed.sql'" >/dev/null 2>&1 || true
+    npx --no-install supabase db push --db-url "$DB_URL" --include-seed --yes >"$LOGS/seed.log" 2>&1 \
+      || { cat "$LOGS/seed.log" >&2; die "seed failed"; }
   fi
 }
 
@@ -390,6 +409,9 @@ declare_postgrest() {
 }
 
 start_postgrest() {
+  # PostgREST verifies tokens against the JWKS (the stand-in's public keys plus the legacy secret as
+  # an oct key), read from a file that the stand-in rewrites on rotation and reloads by NOTIFY.
+  ensure_signing_keys
   (umask 077; cat >"$STACK/postgrest.conf") <<EOF
 db-uri = "postgres://authenticator:$DB_PASSWORD@127.0.0.1:$PG_PORT/postgres"
 db-schemas = "public"
@@ -397,7 +419,7 @@ db-anon-role = "anon"
 db-extra-search-path = "public, extensions"
 db-max-rows = 1000
 db-pool = 10
-jwt-secret = "$JWT_SECRET"
+jwt-secret = "@$AUTH_KEYS_DIR/postgrest-jwks.json"
 server-host = "127.0.0.1"
 server-port = $POSTGREST_PORT
 admin-server-port = $POSTGREST_ADMIN_PORT
@@ -405,14 +427,19 @@ log-level = "warn"
 EOF
   start_part postgrest "starting PostgREST on 127.0.0.1:$POSTGREST_PORT"
   wait_for PostgREST 30 curl -fsS "http://127.0.0.1:$POSTGREST_ADMIN_PORT/ready"
+  # An already running PostgREST re-reads its config and key set.
+  psql_db -c "notify pgrst, 'reload config'" >/dev/null
 }
 
 declare_edge_runtime() {
   part edge-runtime "$(part_env edge-runtime <<EOF
 $(keys_env | grep -v DEMO_CREATOR_TOKEN)
+SUPABASE_PUBLISHABLE_KEYS='{"default":"$SB_PUBLISHABLE_KEY"}'
+SUPABASE_SECRET_KEYS='{"default":"$SB_SECRET_KEY"}'
+LEGACY_JWT_SECRET=$JWT_SECRET
+JWKS_CACHE_SECONDS=$JWKS_CACHE_SECONDS
 RUNTIME_PORT=$RUNTIME_PORT
 WORKER_BASE_PORT=$WORKER_BASE_PORT
-JWT_SECRET=$JWT_SECRET
 SUPABASE_URL=$API_URL
 SUPABASE_DB_URL=$DB_URL
 UPSTASH_REDIS_REST_URL=$REDIS_REST_URL
@@ -433,21 +460,22 @@ AUTH_PORT=$AUTH_PORT
 SUPABASE_DB_URL=$DB_URL
 JWT_SECRET=$JWT_SECRET
 AUTH_ISSUER=$API_URL/auth/v1
+AUTH_KEYS_DIR=$AUTH_KEYS_DIR
+SECRET_API_KEYS=$SB_SECRET_KEY
 EOF
-)" "$(deno_bin)" run --allow-net --allow-env --allow-read --config "$ROOT/deno.json" "$ROOT/scripts/auth-server.ts"
+)" "$(deno_bin)" run --allow-net --allow-env --allow-read --allow-write --config "$ROOT/deno.json" "$ROOT/scripts/auth-server.ts"
 }
 
 start_auth() {
+  ensure_signing_keys
   start_part auth "starting the auth stand-in (GoTrue API subset) on 127.0.0.1:$AUTH_PORT"
   wait_for "auth stand-in" 30 curl -fsS "http://127.0.0.1:$AUTH_PORT/health"
 }
 
 build_web() {
   # The dashboard page: web/ bundled by esbuild into web/dist (rebuilt only when a source is newer),
-  # plus web/dist/config.json telling the page its base URL's anon (publishable) key.
-  local anon
-  anon=$(keys_env | sed -n 's/^SUPABASE_ANON_KEY=//p')
-  SUPABASE_ANON_KEY="$anon" node "$ROOT/web/build.mjs" >>"$LOGS/web-build.log" 2>&1 \
+  # plus web/dist/config.json: this base URL's publishable key, and (local demo only) the demo accounts.
+  SUPABASE_PUBLISHABLE_KEY="$SB_PUBLISHABLE_KEY" DEMO_LOGIN=1 node "$ROOT/web/build.mjs" >>"$LOGS/web-build.log" 2>&1 \
     || { tail -n 30 "$LOGS/web-build.log" >&2; die "building the dashboard page failed"; }
 }
 
@@ -467,6 +495,8 @@ start_gateway() {
       -e "s#@RUNTIME_PORT@#$RUNTIME_PORT#g" -e "s#@AUTH_PORT@#$AUTH_PORT#g" -e "s#@STACK@#$STACK#g" -e "s#@ROOT@#$ROOT#g" \
       -e "s#@COUNTRY_HEADER@#${TRACK_COUNTRY_HEADER:-cf-ipcountry}#g" \
       -e "s#@ANON_KEY@#${anon//./\\\\.}#g" -e "s#@SERVICE_KEY@#${service//./\\\\.}#g" \
+      -e "s#@ANON_KEY_RAW@#$anon#g" -e "s#@SERVICE_KEY_RAW@#$service#g" \
+      -e "s#@PUBLISHABLE_KEY@#$SB_PUBLISHABLE_KEY#g" -e "s#@SECRET_KEY@#$SB_SECRET_KEY#g" \
       "$ROOT/scripts/nginx.conf.template" >"$STACK/nginx/nginx.conf"
   if [ "$(part_state gateway)" = RUNNING ]; then
     supervisorctl_ signal HUP gateway >/dev/null
@@ -480,7 +510,7 @@ start_gateway() {
 declare_realtime_scheduler() {
   part realtime-scheduler "$(part_env realtime-scheduler <<EOF
 SUPABASE_URL=$API_URL
-$(keys_env | grep '^SUPABASE_SERVICE_ROLE_KEY=')
+SUPABASE_SECRET_KEY=$SB_SECRET_KEY
 EOF
 )" "$(deno_bin)" run --allow-net --allow-env "$ROOT/scripts/realtime-scheduler.ts"
 }
@@ -495,9 +525,14 @@ write_env() {
   (umask 077; : >"$ENV_FILE"); chmod 600 "$ENV_FILE"
   {
     echo "SUPABASE_URL=$API_URL"
+    echo "SUPABASE_PUBLISHABLE_KEY=$SB_PUBLISHABLE_KEY"
+    echo "SUPABASE_SECRET_KEY=$SB_SECRET_KEY"
     keys_env
     echo "SUPABASE_DB_URL=$DB_URL"
     echo "SUPABASE_JWT_SECRET=$JWT_SECRET"
+    echo "LEGACY_JWT_SECRET=$JWT_SECRET"
+    echo "JWKS_CACHE_SECONDS=$JWKS_CACHE_SECONDS"
+    echo "AUTH_KEYS_DIR=$AUTH_KEYS_DIR"
     echo "UPSTASH_REDIS_REST_URL=$REDIS_REST_URL"
     echo "UPSTASH_REDIS_REST_TOKEN=$REDIS_TOKEN"
     echo "DEMO_CREATOR_ID=$DEMO_CREATOR_ID"
@@ -562,6 +597,10 @@ Local analytics stack is running.
   DB URL:                  $DB_URL
   Upstash REST URL:        $REDIS_REST_URL
   Upstash REST token:      $REDIS_TOKEN
+  publishable key:         $SB_PUBLISHABLE_KEY
+  secret key:              $SB_SECRET_KEY
+  JWKS:                    $API_URL/auth/v1/.well-known/jwks.json   (ES256, key in .stack/auth)
+  legacy JWT keys (HS256, signed with the legacy secret):
 $(keys_env | sed -e 's/^SUPABASE_ANON_KEY=/  anon key:                /' \
                  -e 's/^SUPABASE_SERVICE_ROLE_KEY=/  service_role key:        /' \
                  -e 's/^DEMO_CREATOR_TOKEN=/  demo creator token:      /')

@@ -2,18 +2,24 @@
 -- mashups with a long-tail popularity, 300 signed-in fans plus anonymous listeners, and 50 days
 -- of events up to now: plays from several sources, countries and devices, progress heartbeats
 -- every 30 s and an ending per play, likes, shares, exports, comments, AI reactions, follows,
--- creations and upgrades. Deterministic apart from being anchored at now().
+-- creations and upgrades. Deterministic apart from its clock: anchored at now(), or at seed.now when
+-- the session sets it (tests/integration/seed_cli.test.ts reproduces npm start's data that way).
 -- Demo password for every demo user: demo-password-123
 
 select setseed(0.4242);
+
+-- The one clock every timestamp below hangs from.
+create temporary table seed_clock as
+select coalesce(nullif(current_setting('seed.now', true), '')::timestamptz, now()) as now;
+
 
 -- Users ---------------------------------------------------------------------------------------
 insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
                         raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
 select '00000000-0000-0000-0000-000000000000', c.id, 'authenticated', 'authenticated', c.email,
-       extensions.crypt('demo-password-123', extensions.gen_salt('bf', 4)), now() - interval '200 days',
+       extensions.crypt('demo-password-123', extensions.gen_salt('bf', 4)), (select now from seed_clock) - interval '200 days',
        '{"provider":"email","providers":["email"]}', jsonb_build_object('display_name', c.name),
-       now() - interval '200 days', now()
+       (select now from seed_clock) - interval '200 days', (select now from seed_clock)
 from (values
   ('11111111-1111-4111-8111-111111111111'::uuid, 'demo@mashups.local', 'DJ Demo'),
   ('22222222-2222-4222-8222-222222222222'::uuid, 'nova@mashups.local', 'Nova Blend'),
@@ -27,8 +33,8 @@ insert into auth.users (instance_id, id, aud, role, email, encrypted_password, e
                         raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
 select '00000000-0000-0000-0000-000000000000', md5('fan-' || i)::uuid, 'authenticated', 'authenticated',
        'fan' || i || '@mashups.local', extensions.crypt('demo-password-123', extensions.gen_salt('bf', 4)),
-       now() - interval '100 days', '{"provider":"email","providers":["email"]}',
-       jsonb_build_object('display_name', 'Fan ' || i), now() - interval '100 days', now()
+       (select now from seed_clock) - interval '100 days', '{"provider":"email","providers":["email"]}',
+       jsonb_build_object('display_name', 'Fan ' || i), (select now from seed_clock) - interval '100 days', (select now from seed_clock)
 from generate_series(1, 300) as i;
 
 -- Mashups: 12 for the demo creator, 6 for each of the others; popularity rank = mashup number.
@@ -46,8 +52,8 @@ select n,
          || case when n > 14 then ' ' || ((n - 1) / 14 + 1)::text else '' end as title,
        120 + ((n * 37) % 180) as duration_seconds,
        -- Most mashups are older than the demo window; a few are created inside it.
-       case when n % 7 = 3 then now() - make_interval(days => 5 + (n % 30))
-            else now() - make_interval(days => 60 + n * 2) end as created_at
+       case when n % 7 = 3 then (select now from seed_clock) - make_interval(days => 5 + (n % 30))
+            else (select now from seed_clock) - make_interval(days => 60 + n * 2) end as created_at
 from generate_series(1, 42) as n;
 
 insert into public.mashups (id, creator_id, title, duration_seconds, created_at)
@@ -63,20 +69,20 @@ raw as (
            as plays
   from seed_mashups m cross join days
 )
-select gen_random_uuid() as play_id, r.mashup_id, r.duration_seconds, r.creator_id,
+select md5(concat_ws(':', 'play', r.mashup_id, r.d, k))::uuid as play_id, r.mashup_id, r.duration_seconds, r.creator_id,
        -- evening-heavy hour of day
-       date_trunc('day', now() - make_interval(days => r.d))
+       date_trunc('day', (select now from seed_clock) - make_interval(days => r.d))
          + make_interval(hours => (((20 + (random() + random() + random() - 1.5) * 9)::int % 24) + 24) % 24)
          + make_interval(secs => floor(random() * 3600)) as ts,
        random() as who, random() as src, random() as geo, random() as dev, random() as fin,
        floor(random() * 300)::int + 1 as fan, floor(random() * 1500)::int as anon
 from raw r
 cross join lateral generate_series(1, r.plays) as k
-where date_trunc('day', now() - make_interval(days => r.d)) >= date_trunc('day', r.mashup_created_at);
+where date_trunc('day', (select now from seed_clock) - make_interval(days => r.d)) >= date_trunc('day', r.mashup_created_at);
 
 -- Drop plays that would lie in the future or before the mashup existed.
 delete from seed_plays p using seed_mashups m
-where p.mashup_id = m.id and (p.ts > now() - interval '1 minute' or p.ts < m.created_at);
+where p.mashup_id = m.id and (p.ts > (select now from seed_clock) - interval '1 minute' or p.ts < m.created_at);
 
 create temporary table seed_play_facts as
 select p.*,
@@ -111,7 +117,7 @@ select user_id, 'mashup_play_progress',
                           'duration_seconds', duration_seconds),
        ts + make_interval(secs => pos), session_id, anonymous_id, ts + make_interval(secs => pos), country, device
 from seed_play_facts cross join lateral generate_series(30, furthest, 30) as pos
-where ts + make_interval(secs => pos) < now();
+where ts + make_interval(secs => pos) < (select now from seed_clock);
 
 insert into public.analytics_events (user_id, event_type, properties, "timestamp", session_id, anonymous_id,
                                      received_at, country, device)
@@ -121,7 +127,7 @@ select user_id, 'mashup_play_ended',
        ts + make_interval(secs => furthest), session_id, anonymous_id, ts + make_interval(secs => furthest),
        country, device
 from seed_play_facts
-where ts + make_interval(secs => furthest) < now();
+where ts + make_interval(secs => furthest) < (select now from seed_clock);
 
 -- Reactions to plays --------------------------------------------------------------------------
 insert into public.analytics_events (user_id, event_type, properties, "timestamp", session_id, anonymous_id,
@@ -136,8 +142,8 @@ select user_id, kind,
          when 'comment_posted' then jsonb_build_object('mashup_id', mashup_id, 'has_media', r < 0.2)
          else jsonb_build_object('mashup_id', mashup_id, 'reaction', (array['fire', 'love', 'wow', 'laugh'])[1 + floor(r * 4)::int])
        end,
-       least(ts + make_interval(secs => 20 + floor(r * 60)), now() - interval '1 second'),
-       session_id, anonymous_id, least(ts + make_interval(secs => 20 + floor(r * 60)), now() - interval '1 second'),
+       least(ts + make_interval(secs => 20 + floor(r * 60)), (select now from seed_clock) - interval '1 second'),
+       session_id, anonymous_id, least(ts + make_interval(secs => 20 + floor(r * 60)), (select now from seed_clock) - interval '1 second'),
        country, device
 from (
   select f.*, x.kind, random() as r, random() as pick
@@ -164,13 +170,13 @@ from (
                 '33333333-3333-4333-8333-333333333333', '44444444-4444-4444-8444-444444444444',
                 '55555555-5555-4555-8555-555555555555', '66666666-6666-4666-8666-666666666666']::uuid[])
            [1 + floor(power(random(), 1.6) * 6)::int] as creator_id,
-         now() - make_interval(secs => floor(random() * 50 * 86400)) as created_at
+         (select now from seed_clock) - make_interval(secs => floor(random() * 50 * 86400)) as created_at
   from generate_series(1, 300) as i cross join generate_series(1, 2)
 ) f;
 -- The demo creator follows two peers, so "following" is non-zero too.
 insert into seed_follows values
-  ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222', now() - interval '20 days'),
-  ('11111111-1111-4111-8111-111111111111', '33333333-3333-4333-8333-333333333333', now() - interval '12 days');
+  ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222', (select now from seed_clock) - interval '20 days'),
+  ('11111111-1111-4111-8111-111111111111', '33333333-3333-4333-8333-333333333333', (select now from seed_clock) - interval '12 days');
 
 insert into public.follows (follower_id, creator_id, created_at)
 select follower_id, creator_id, created_at from seed_follows;
@@ -185,18 +191,18 @@ from seed_follows;
 insert into public.analytics_events (user_id, event_type, properties, "timestamp", session_id, received_at)
 select md5('fan-' || i)::uuid, 'subscription_upgraded',
        jsonb_build_object('from', 'free', 'to', case when i % 3 = 0 then 'studio' else 'pro' end),
-       now() - make_interval(days => i % 45, hours => i % 24), 'sess-upgrade-' || i,
-       now() - make_interval(days => i % 45, hours => i % 24)
+       (select now from seed_clock) - make_interval(days => i % 45, hours => i % 24), 'sess-upgrade-' || i,
+       (select now from seed_clock) - make_interval(days => i % 45, hours => i % 24)
 from generate_series(1, 300, 11) as i;
 
-drop table seed_play_facts, seed_plays, seed_follows, seed_mashups;
+drop table seed_play_facts, seed_plays, seed_follows, seed_mashups, seed_clock;
 
 analyze public.analytics_events;
 
 -- Rollups for the demo data ---------------------------------------------------------------------
--- Every seeded UTC day, one committed day at a time; the backfill also starts the 5-minute
+-- Every seeded UTC day. The Supabase CLI runs this file as one transaction (no psql \gset, no
+-- procedure that commits), so the backfill runs inside it; it also starts the 5-minute
 -- incremental job's watermark, so pg_cron carries on from here.
-select (min("timestamp") at time zone 'UTC')::date as backfill_from,
-       (max("timestamp") at time zone 'UTC')::date + 1 as backfill_to
-from public.analytics_events \gset
-call aggregation.backfill(:'backfill_from', :'backfill_to');
+select aggregation.backfill_in_transaction(
+  (select (min("timestamp") at time zone 'UTC')::date from public.analytics_events),
+  (select (max("timestamp") at time zone 'UTC')::date + 1 from public.analytics_events));

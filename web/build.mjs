@@ -5,8 +5,13 @@
 //   node web/build.mjs            build when a source is newer than the last build
 //   node web/build.mjs --force    build anyway
 //
-// With SUPABASE_ANON_KEY set it also writes web/dist/config.json ({ anonKey }), the page's only
-// runtime setting: the project's publishable key for the base URL the page is served from.
+// It also writes web/dist/config.json, the page's runtime settings (nothing project-specific is
+// compiled into the bundle), from the environment:
+//   SUPABASE_PUBLISHABLE_KEY   the project's publishable key (or a legacy SUPABASE_ANON_KEY)
+//   SUPABASE_URL               the project's URL; unset, the page talks to the origin it is served from
+//   DEMO_LOGIN=1               the local demo stack only: the sign-in form offers the demo accounts
+// For a hosted project: SUPABASE_URL=https://<ref>.supabase.co SUPABASE_PUBLISHABLE_KEY=sb_publishable_...
+// node web/build.mjs --force, then put web/dist on any static host.
 import { build } from "esbuild";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -63,9 +68,18 @@ if (stale) {
   console.log("web/dist is up to date");
 }
 
-const anonKey = process.env.SUPABASE_ANON_KEY;
-if (anonKey) {
+const publishableKey = process.env.SUPABASE_PUBLISHABLE_KEY || process.env.SUPABASE_ANON_KEY;
+if (publishableKey) {
+  const config = { publishableKey };
+  if (process.env.SUPABASE_URL) config.supabaseUrl = process.env.SUPABASE_URL.replace(/\/+$/, "");
+  if (process.env.DEMO_LOGIN === "1") {
+    // The seed's accounts (supabase/seed.sql), offered only by the local demo stack's page.
+    config.demo = {
+      users: ["demo", "nova", "kilo", "mira", "otto", "zed"].map((n) => `${n}@mashups.local`),
+      password: "demo-password-123",
+    };
+  }
   const file = join(DIST, "config.json");
-  const body = JSON.stringify({ anonKey }) + "\n";
+  const body = JSON.stringify(config) + "\n";
   if (!existsSync(file) || readFileSync(file, "utf8") !== body) writeFileSync(file, body);
 }

@@ -1,35 +1,116 @@
-// The caller's identity from the request's JWT. The signature is checked here with the project's
-// JWT secret (SUPABASE_JWT_SECRET), so a function with verify_jwt = false (track) still never
-// trusts an unverified token; the user id comes only from a verified token, never from a body.
-import { jwtVerify } from "jose";
+// The caller's identity, checked here in every function (none relies on verify_jwt, which hosted
+// Supabase no longer applies with JWT signing keys; see "Securing Edge Functions").
+//
+// Credentials, as hosted Supabase's gateway passes them:
+//   Authorization: Bearer <JWT>   a user's (or a legacy anon/service_role key's) token. Verified
+//     - against the project's JWKS (<SUPABASE_URL>/auth/v1/.well-known/jwks.json): fetched, cached,
+//       fetched again when a token names an unknown `kid`; only the asymmetric algorithms, and only
+//       with a key of that type, so an `alg` outside the key's own never verifies;
+//     - or, for legacy projects, with the HS256 secret when LEGACY_JWT_SECRET is set (a secret name
+//       the CLI accepts: it refuses every name starting with SUPABASE_).
+//   apikey: sb_secret_... / sb_publishable_...   the new API keys, which are not JWTs: compared with
+//     the project's keys (SUPABASE_SECRET_KEYS / SUPABASE_PUBLISHABLE_KEYS, JSON objects Supabase
+//     injects into every function). supabase-js without a session also sends the key as the bearer.
+// The user id comes only from a verified token, never from a body.
+import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from "jose";
 import { env } from "./env.ts";
 
+/** token: the JWT to forward to PostgREST, when the caller sent one; apiKey: the sb_ key it sent instead. */
 export type Caller =
-  | { kind: "anon"; token: string | null }
+  | { kind: "anon"; token: string | null; apiKey?: string }
   | { kind: "user"; token: string; userId: string }
-  | { kind: "service"; token: string };
+  | { kind: "service"; token: string | null; apiKey?: string };
 
 export class AuthError extends Error {}
 
-let secret: Uint8Array | null = null;
+/** Asymmetric algorithms of Supabase's JWT signing keys. HS256 is only ever the legacy secret. */
+const SIGNING_KEY_ALGS = ["ES256", "RS256", "EdDSA"];
 
-/** Verifies the bearer token, if any. Throws AuthError for a present but invalid token. */
-export async function callerFrom(req: Request): Promise<Caller> {
-  const header = req.headers.get("authorization") ?? "";
-  const m = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!m) return { kind: "anon", token: null };
-  secret ??= new TextEncoder().encode(env("SUPABASE_JWT_SECRET"));
-  let payload: Record<string, unknown>;
+/** After a fetch, a token with an unknown kid fetches the JWKS again only once this has passed. */
+export const JWKS_REFETCH_COOLDOWN_MS = 5_000;
+
+let jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
+function projectJwks() {
+  // JWKS_CACHE_SECONDS bounds how long a revoked key is still honoured (hosted's JWKS is cached
+  // for minutes at the edge too); the local stack sets it short. A new key (unknown kid) is picked
+  // up at once, at most one fetch per cooldown, so forged kids cannot flood the auth server.
+  const maxAge = Number(Deno.env.get("JWKS_CACHE_SECONDS") ?? 600) * 1000;
+  jwks ??= createRemoteJWKSet(new URL(`${env("SUPABASE_URL")}/auth/v1/.well-known/jwks.json`), {
+    cacheMaxAge: maxAge,
+    cooldownDuration: Math.min(maxAge, JWKS_REFETCH_COOLDOWN_MS),
+    timeoutDuration: 5_000,
+  });
+  return jwks;
+}
+
+const legacySecretText = Deno.env.get("LEGACY_JWT_SECRET") ?? "";
+const legacySecret = legacySecretText ? new TextEncoder().encode(legacySecretText) : null;
+
+/** The values of a key dictionary Supabase injects (`{"default": "sb_secret_..."}`). */
+function keyValues(name: string): string[] {
+  const raw = Deno.env.get(name);
+  if (!raw) return [];
   try {
-    ({ payload } = await jwtVerify(m[1], secret, { algorithms: ["HS256"] }));
+    const parsed = JSON.parse(raw);
+    return Object.values(parsed).filter((v): v is string => typeof v === "string" && v.length > 0);
   } catch {
+    return [raw];
+  }
+}
+export const secretApiKeys = () => keyValues("SUPABASE_SECRET_KEYS");
+export const publishableApiKeys = () => keyValues("SUPABASE_PUBLISHABLE_KEYS");
+
+/** The claims of a token signed by a published signing key or by the legacy secret; throws otherwise. */
+export async function verifyJwt(token: string): Promise<JWTPayload> {
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw new AuthError("invalid JWT: not a signed token");
+  }
+  try {
+    if (alg === "HS256") {
+      if (!legacySecret) throw new AuthError("invalid JWT: HS256 tokens are not accepted by this project");
+      return (await jwtVerify(token, legacySecret, { algorithms: ["HS256"], requiredClaims: ["exp"] })).payload;
+    }
+    if (alg && SIGNING_KEY_ALGS.includes(alg)) {
+      return (await jwtVerify(token, projectJwks(), { algorithms: SIGNING_KEY_ALGS, requiredClaims: ["exp"] }))
+        .payload;
+    }
+  } catch (e) {
+    if (e instanceof AuthError) throw e;
     throw new AuthError("invalid or expired JWT");
   }
+  throw new AuthError(`invalid JWT: algorithm ${String(alg)} is not accepted`);
+}
+
+/** An sb_ API key: the role it stands for, or an AuthError for a key that is not this project's. */
+function apiKeyCaller(key: string): Caller {
+  if (secretApiKeys().includes(key)) return { kind: "service", token: null, apiKey: key };
+  if (publishableApiKeys().includes(key)) return { kind: "anon", token: null, apiKey: key };
+  throw new AuthError("invalid API key");
+}
+
+/** Verifies the request's credentials, if any. Throws AuthError for present but invalid ones. */
+export async function callerFrom(req: Request): Promise<Caller> {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "")?.[1] ?? null;
+  const apikey = req.headers.get("apikey");
+  if (bearer && !bearer.startsWith("sb_")) return await callerFromJwt(bearer);
+  // No token: the API key decides (a bearer sb_ key is the API key sent the old way).
+  const key = bearer ?? (apikey?.startsWith("sb_") ? apikey : null);
+  if (key) return apiKeyCaller(key);
+  // A legacy client may send its legacy JWT key in apikey alone, as the gateway then forwards it.
+  if (apikey) return await callerFromJwt(apikey);
+  return { kind: "anon", token: null };
+}
+
+async function callerFromJwt(token: string): Promise<Caller> {
+  const payload = await verifyJwt(token);
   const role = payload.role;
-  if (role === "service_role") return { kind: "service", token: m[1] };
+  if (role === "service_role") return { kind: "service", token };
   if (role === "authenticated" && typeof payload.sub === "string" && payload.sub) {
-    return { kind: "user", token: m[1], userId: payload.sub };
+    return { kind: "user", token, userId: payload.sub };
   }
-  if (role === "anon") return { kind: "anon", token: m[1] };
+  if (role === "anon") return { kind: "anon", token };
   throw new AuthError(`unsupported JWT role ${String(role)}`);
 }

@@ -3,19 +3,30 @@
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import postgres from "postgres";
 import { env } from "./env.ts";
+import { publishableApiKeys, secretApiKeys } from "./auth.ts";
 
 const options = { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false } };
 
+// The project's API keys: the new ones (SUPABASE_PUBLISHABLE_KEYS / SUPABASE_SECRET_KEYS, which
+// Supabase injects) when present, else the legacy JWT keys. The gateway maps either to its role.
+const publishableKey = () => publishableApiKeys()[0] ?? env("SUPABASE_ANON_KEY");
+const secretKey = () => secretApiKeys()[0] ?? env("SUPABASE_SERVICE_ROLE_KEY");
+
 export function asCaller(token: string): SupabaseClient {
-  return createClient(env("SUPABASE_URL"), env("SUPABASE_ANON_KEY"), {
+  return createClient(env("SUPABASE_URL"), publishableKey(), {
     ...options,
     global: { headers: { Authorization: `Bearer ${token}` } },
   });
 }
 
+/** The anon role, for a caller that presented only the publishable key. */
+export function asAnon(): SupabaseClient {
+  return createClient(env("SUPABASE_URL"), publishableKey(), options);
+}
+
 let service: SupabaseClient | null = null;
 export function asService(): SupabaseClient {
-  service ??= createClient(env("SUPABASE_URL"), env("SUPABASE_SERVICE_ROLE_KEY"), options);
+  service ??= createClient(env("SUPABASE_URL"), secretKey(), options);
   return service;
 }
 

@@ -1,4 +1,4 @@
-// analytics: the plan's three dashboard responses (verify_jwt = true).
+// analytics: the plan's three dashboard responses (verify_jwt = false: the caller is checked here).
 //   GET /analytics/dashboard          ?start&end&tz&limit  -> the creator's dashboard
 //   GET /analytics/mashups/:id        ?start&end&tz        -> one mashup's analytics
 //   GET /analytics/realtime                                -> live listeners from Redis
@@ -45,10 +45,10 @@ Deno.serve({ onError: internalError }, async (req) => {
   try {
     caller = await callerFrom(req);
   } catch (e) {
-    if (e instanceof AuthError) return jsonError(401, e.message, "authorization");
+    if (e instanceof AuthError) return jsonError(401, `authorization: ${e.message}`, "authorization");
     throw e;
   }
-  if (caller.kind === "anon") return jsonError(401, "sign in: a user or service-role JWT is required", "authorization");
+  if (caller.kind === "anon") return jsonError(401, "authorization: sign in, a user or service-role JWT is required", "authorization");
 
   // query + shape
   if (route.kind === "realtime") {

@@ -3,7 +3,9 @@
 //   POST /functions/v1/realtime-sync                      recover if Redis lost its data, sync, then
 //                                                         repair and trim the windows from Postgres
 //   POST /functions/v1/realtime-sync {"reconcile": true}  ... then reconcile totals with raw events
-// Answers the run's report as JSON. verify_jwt = true; any caller but the service role gets 403.
+// Answers the run's report as JSON. Only the service role may run it: the secret API key
+// (apikey: sb_secret_..., how the pg_net schedule calls it) or a service-role JWT; any other caller
+// gets 403, a missing or invalid credential 401 (checked here; verify_jwt = false).
 import { preflight } from "../_shared/cors.ts";
 import { json, jsonError } from "../_shared/http.ts";
 import { AuthError, callerFrom } from "../_shared/auth.ts";
@@ -24,14 +26,14 @@ Deno.serve(async (req) => {
 
   try {
     const caller = await callerFrom(req);
-    if (caller.kind === "anon" && caller.token === null) {
-      return jsonError(401, "missing bearer token", "authorization");
+    if (caller.kind === "anon" && caller.token === null && !caller.apiKey) {
+      return jsonError(401, "authorization: missing, send the secret API key or a service-role JWT", "authorization");
     }
     if (caller.kind !== "service") {
-      return jsonError(403, "only the service role may run the sync", "authorization");
+      return jsonError(403, "authorization: only the service role may run the sync", "authorization");
     }
   } catch (e) {
-    if (e instanceof AuthError) return jsonError(401, e.message, "authorization");
+    if (e instanceof AuthError) return jsonError(401, `authorization: ${e.message}`, "authorization");
     throw e;
   }
 

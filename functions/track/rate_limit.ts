@@ -18,7 +18,7 @@
 // counters wait.
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
-import type { Caller } from "../_shared/auth.ts";
+import { type Caller, secretApiKeys } from "../_shared/auth.ts";
 import { env } from "../_shared/env.ts";
 import type { Received } from "./ingest.ts";
 
@@ -96,12 +96,18 @@ function limiter(scope: Scope): Limiter | null {
   return made;
 }
 
+/** A server-side secret every hosted function has (Supabase injects the project's keys; the CLI
+ *  refuses to set SUPABASE_JWT_SECRET, and hosted Supabase does not inject it). */
+function pseudonymSecret(): string {
+  return secretApiKeys()[0] ?? Deno.env.get("SUPABASE_SERVICE_ROLE_KEY") ?? env("LEGACY_JWT_SECRET");
+}
+
 let hmacKey: Promise<CryptoKey> | null = null;
 /** A keyed hash: what Redis holds instead of an IP address or an anonymous id. */
 async function pseudonym(value: string): Promise<string> {
   hmacKey ??= crypto.subtle.importKey(
     "raw",
-    new TextEncoder().encode(`track-rate-limit:${env("SUPABASE_JWT_SECRET")}`),
+    new TextEncoder().encode(`track-rate-limit:${pseudonymSecret()}`),
     { name: "HMAC", hash: "SHA-256" },
     false,
     ["sign"],

@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "${STACK_ENV_FILE:-$ROOT/.env.local}"
 # Redis may still be loading its append-only file right after a start: a few tries.
 for attempt in 1 2 3 4 5; do
-  if out=$(curl -sS -m 120 -X POST -H "Authorization: Bearer $SUPABASE_SERVICE_ROLE_KEY" \
+  if out=$(curl -sS -m 120 -X POST -H "apikey: $SUPABASE_SECRET_KEY" \
     -H "Content-Type: application/json" -d '{}' -w '\n%{http_code}' "$SUPABASE_URL/functions/v1/realtime-sync" 2>&1) \
     && [ "$(tail -n 1 <<<"$out")" = 200 ]; then
     if grep -q '"recovered":true' <<<"$out"; then printf '[stack] realtime: Redis rebuilt from Postgres\n' >&2; fi

@@ -17,6 +17,9 @@ export const ENV = loadEnv();
 export const API_URL = ENV.SUPABASE_URL;
 export const ANON_KEY = ENV.SUPABASE_ANON_KEY;
 export const SERVICE_KEY = ENV.SUPABASE_SERVICE_ROLE_KEY;
+/** The new API keys (not JWTs): sb_publishable_... acts as anon, sb_secret_... as the service role. */
+export const PUBLISHABLE_KEY = ENV.SUPABASE_PUBLISHABLE_KEY;
+export const SECRET_KEY = ENV.SUPABASE_SECRET_KEY;
 export const DEMO_TOKEN = ENV.DEMO_CREATOR_TOKEN;
 export const DEMO_ID = ENV.DEMO_CREATOR_ID;
 

@@ -14,7 +14,8 @@ import {
   type RealtimeResponse,
 } from "../../types/analytics.ts";
 
-export const BASE_URL = globalThis.location?.origin ?? "http://127.0.0.1:54321";
+/** The project's API URL: config.json's supabaseUrl, else the origin the page is served from (the local stack). */
+export let BASE_URL = globalThis.location?.origin ?? "http://127.0.0.1:54321";
 const PASTED_TOKEN_KEY = "mashup-analytics.pasted-token";
 
 export class ApiError extends Error {
@@ -24,17 +25,30 @@ export class ApiError extends Error {
 }
 
 let anonKey = "";
+
+/** The page's runtime settings (web/dist/config.json, written by web/build.mjs, never in the bundle). */
+export type PageConfig = {
+  supabaseUrl?: string;
+  publishableKey?: string;
+  /** Only on the local demo stack: the demo accounts the sign-in form may offer. */
+  demo?: { users: string[]; password: string };
+};
+let pageConfig: PageConfig = {};
+export const config = (): PageConfig => pageConfig;
 let authClient: SupabaseClient | null = null;
 let tokenClient: SupabaseClient | null = null;
 let pastedToken: string | null = null;
 
-/** Reads config.json (the publishable anon key of this base URL) and creates the auth client. */
+/** Reads config.json (the project's URL and publishable key) and creates the auth client. */
 export async function initApi(): Promise<void> {
   const res = await fetch("config.json", { cache: "no-store" });
-  if (!res.ok) throw new Error(`config.json is missing (${res.status}): start the stack with npm start`);
-  const cfg = await res.json() as { anonKey?: string };
-  if (!cfg.anonKey) throw new Error("config.json has no anonKey");
-  anonKey = cfg.anonKey;
+  if (!res.ok) throw new Error(`config.json is missing (${res.status}): build the page with web/build.mjs`);
+  const cfg = await res.json() as PageConfig & { anonKey?: string };
+  const key = cfg.publishableKey ?? cfg.anonKey;
+  if (!key) throw new Error("config.json has no publishableKey");
+  pageConfig = cfg;
+  anonKey = key;
+  if (cfg.supabaseUrl) BASE_URL = cfg.supabaseUrl.replace(/\/+$/, "");
   authClient = createClient(BASE_URL, anonKey, {
     auth: { persistSession: true, autoRefreshToken: true, detectSessionInUrl: false },
   });

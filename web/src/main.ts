@@ -4,6 +4,7 @@
 import {
   ApiError,
   type ComparedDashboardResponse,
+  config,
   currentIdentity,
   type DashboardResponse,
   downloadCsv,
@@ -54,8 +55,6 @@ import { chartBox, fillRows, Panel } from "./panel.ts";
 const REALTIME_EVERY_MS = 10_000;
 const TOP_LIMIT = 10;
 const MAX_DAYS = 366;
-const DEMO_USERS = ["demo", "nova", "kilo", "mira", "otto", "zed"].map((n) => `${n}@mashups.local`);
-const DEMO_PASSWORD = "demo-password-123";
 
 // --- state --------------------------------------------------------------------------------------
 type View = { from: string; to: string; tz: string; mashupId: string | null };
@@ -136,12 +135,29 @@ function showSignIn(message?: string): void {
   const password = h("input", { type: "password", id: "password", name: "password", autocomplete: "current-password", required: true, "data-testid": "password" });
   const submit = h("button", { type: "submit", class: "primary", "data-testid": "sign-in" }, "Sign in");
   const error = h("p", { class: "form-error", role: "alert", "data-testid": "signin-error", hidden: !message }, message ?? "");
-  const demo = h("button", { type: "button", class: "linkish", "data-testid": "fill-demo" }, "Fill in the demo creator");
-  demo.addEventListener("click", () => {
-    email.value = DEMO_USERS[0];
-    password.value = DEMO_PASSWORD;
-    submit.focus();
-  });
+  // The demo accounts come from the runtime config, which only the local demo stack writes them to.
+  const demoAccounts = config().demo;
+  let demoHint: HTMLElement | null = null;
+  if (demoAccounts && demoAccounts.users.length > 0) {
+    const [first, ...others] = demoAccounts.users;
+    const demo = h("button", { type: "button", class: "linkish", "data-testid": "fill-demo" }, "Fill in the demo creator");
+    demo.addEventListener("click", () => {
+      email.value = first;
+      password.value = demoAccounts.password;
+      submit.focus();
+    });
+    demoHint = h(
+      "p",
+      { class: "hint", "data-testid": "demo-accounts" },
+      "Local demo: ",
+      h("code", {}, first),
+      " / ",
+      h("code", {}, demoAccounts.password),
+      ...(others.length > 0 ? [" (also ", others.map((u) => u.split("@")[0]).join(", "), ")"] : []),
+      ". ",
+      demo,
+    );
+  }
 
   const form = h(
     "form",
@@ -213,21 +229,10 @@ function showSignIn(message?: string): void {
         h("p", { class: "lead" }, "Plays, likes, audiences and live listeners for your mashups."),
         error,
         form,
-        h(
-          "p",
-          { class: "hint" },
-          "Local demo: ",
-          h("code", {}, DEMO_USERS[0]),
-          " / ",
-          h("code", {}, DEMO_PASSWORD),
-          " (also ",
-          DEMO_USERS.slice(1).map((u) => u.split("@")[0]).join(", "),
-          " @mashups.local). ",
-          demo,
-        ),
+        ...(demoHint ? [demoHint] : []),
         h("div", { class: "or" }, h("span", {}, "or")),
         tokenForm,
-        h("p", { class: "hint" }, "Any Supabase access token for this project works, e.g. ", h("code", {}, "DEMO_CREATOR_TOKEN"), " from .env.local."),
+        h("p", { class: "hint" }, "Any Supabase access token for this project works", ...(demoHint ? [", e.g. ", h("code", {}, "DEMO_CREATOR_TOKEN"), " from .env.local."] : ["."])),
       ),
     ),
   );
