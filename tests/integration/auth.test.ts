@@ -88,5 +88,11 @@ Deno.test("auth stand-in: the gateway wants the project's API key, as Kong does"
     body: JSON.stringify(DEMO),
   });
   assertEquals(res.status, 401);
-  await res.body?.cancel();
+  // Like every other refusal, JSON naming the field (Kong's message and hint kept for clients that read them).
+  const body = await res.json();
+  assertEquals([body.field, body.message], ["apikey", "Invalid API key"]);
+  // PostgREST behind the same gateway refuses a missing key alike.
+  const rest = await fetch(`${API_URL}/rest/v1/mashups?select=id`);
+  assertEquals(rest.status, 401);
+  assertEquals((await rest.json()).field, "apikey");
 });
