@@ -11,6 +11,7 @@
 // bot): the full path of validation, enrichment, the RPC and the Redis counters. The bench's rows
 // and counters are deleted afterwards. Results also go to bench/results/ingest-<time>.json.
 import { parseArgs } from "node:util";
+import { ENV as env } from "../tests/_support/env.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -27,11 +28,6 @@ const CONCURRENCY = Number(args.concurrency);
 const LATENCY_SAMPLES = Number(args.latency);
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const env: Record<string, string> = {};
-for (const line of Deno.readTextFileSync(`${ROOT}.env.local`).split("\n")) {
-  const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-  if (m) env[m[1]] = m[2];
-}
 const TRACK_URL = `${env.SUPABASE_URL}/functions/v1/track`;
 const BROWSER_UA =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";

@@ -11,16 +11,11 @@
 // bucket ever refuses: this measures the check, not a refusal). The bench's rows are deleted after.
 import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { ENV as env } from "../tests/_support/env.ts";
 
 const { values: args } = parseArgs({ args: Deno.args, options: { requests: { type: "string", default: "300" } } });
 const REQUESTS = Number(args.requests);
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const env: Record<string, string> = {};
-for (const line of Deno.readTextFileSync(`${ROOT}.env.local`).split("\n")) {
-  const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-  if (m) env[m[1]] = m[2];
-}
 const TRACK_URL = `${env.SUPABASE_URL}/functions/v1/track`;
 const RUN = `bench-rl-${Date.now().toString(36)}`;
 const UA =

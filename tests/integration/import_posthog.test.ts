@@ -13,20 +13,11 @@ import {
   toJsonLines,
 } from "../_support/posthog_export.ts";
 import { track, uuid } from "../_support/track.ts";
+import type { ImportState } from "../../scripts/import/state.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const DAY_MS = 86_400_000;
 
-type ImportState = {
-  records: number;
-  accepted: number;
-  duplicates: number;
-  rejected: number;
-  ignored: number;
-  days: string[];
-  recomputed: string[];
-  done: boolean;
-};
 
 async function runImport(
   file: string,
