@@ -101,6 +101,17 @@ install_node_packages() {
 }
 
 # --- helpers ----------------------------------------------------------------------------------
+# The stack's ports lie inside Linux's ephemeral range (32768-60999): any outgoing connection on this
+# machine (a pooled client, a test) may take one as its source port, and a part that restarts then
+# fails to bind ("Address in use") until that connection closes. Reserving the block keeps the kernel
+# from handing them out. System-wide and needs root; where /proc/sys is read-only it is only logged.
+reserve_stack_ports() {
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports block="$BASE_PORT-$((BASE_PORT + 99))" current
+  [ "$(id -u)" = 0 ] && [ -w "$f" ] || { log "ports $block not reserved from the ephemeral range (needs root)"; return 0; }
+  current=$(cat "$f")
+  echo "${current:+$current,}$block" >"$f" 2>/dev/null || log "could not reserve ports $block (not fatal)"
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 wait_for() { # wait_for <what> <seconds> <command...>
@@ -564,6 +575,7 @@ cmd_start() {
   if supervisor_running && [ -n "$RUNNING_PORT" ] && [ "$RUNNING_PORT" != "$BASE_PORT" ]; then
     die "this checkout's stack runs on STACK_PORT=$RUNNING_PORT; run npm stop first to move it to $BASE_PORT"
   fi
+  reserve_stack_ports
   declare_parts
   start_supervisor
   echo "$BASE_PORT" >"$RUN/stack-port"
