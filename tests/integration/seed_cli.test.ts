@@ -19,6 +19,10 @@ import { sql as mainSql } from "../_support/db.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SCRATCH = "contrib_regression";
 const scratchUrl = ENV.SUPABASE_DB_URL.replace(/\/postgres(\?|$)/, `/${SCRATCH}$1`);
+// The CLI treats a --db-url at 127.0.0.1 on config.toml's [db] port (the default STACK_PORT block) as its
+// own Docker stack and wants Docker for `db reset`; the same server named `localhost` is a remote
+// database to it, as a hosted project is.
+const cliScratchUrl = scratchUrl.replace("@127.0.0.1:", "@localhost:");
 const DEMO_ID = "11111111-1111-4111-8111-111111111111";
 
 async function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
@@ -95,7 +99,7 @@ Deno.test({
     await mainSql.unsafe(`alter database ${SCRATCH} set seed.now = '${loaded}'`);
     const scratch = postgres(scratchUrl, { max: 2, onnotice: () => {} });
     try {
-      const pushed = await cli("db", "push", "--db-url", scratchUrl, "--include-seed", "--yes");
+      const pushed = await cli("db", "push", "--db-url", cliScratchUrl, "--include-seed", "--yes");
       assert(pushed.includes("Seeding data from supabase/seed.sql"), pushed);
       // The seed's backfill ran inside the CLI's transaction: every seeded play is in the rollups.
       const [{ plays, rolled }] = await scratch`
@@ -109,7 +113,7 @@ Deno.test({
       assertEquals(await demoData(scratch, anchor), main);
 
       // db reset: drops what the migrations made, applies them again, then the seed.
-      const reset = await cli("db", "reset", "--db-url", scratchUrl, "--yes");
+      const reset = await cli("db", "reset", "--db-url", cliScratchUrl, "--yes");
       assert(reset.includes("Seeding data from supabase/seed.sql"), reset);
       if (anchor !== loaded) await moveSeed(scratch, loaded, anchor);
       assertEquals(await demoData(scratch, anchor), main);
