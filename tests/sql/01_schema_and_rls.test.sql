@@ -4,7 +4,7 @@ set search_path = public, extensions, tests;
 select plan(27);
 
 -- The plan's tables with the contract's fixes ----------------------------------------------------
-select has_table('public', 'analytics_events', 'analytics_events exists');
+select has_view('public', 'analytics_events', 'analytics_events exists (a view over the compact raw_events.analytics_events)');
 select has_table('public', 'mashup_daily_stats', 'mashup_daily_stats exists');
 select has_table('public', 'user_daily_stats', 'user_daily_stats exists');
 select has_table('public', 'mashups', 'mashups exists');
@@ -21,8 +21,8 @@ select col_is_unique('public', 'mashup_daily_stats', array['mashup_id', 'date'],
 select col_is_unique('public', 'user_daily_stats', array['user_id', 'date'], 'UNIQUE(user_id, date)');
 -- The plan's (user_id, timestamp) / (event_type, timestamp) b-trees are replaced by monthly
 -- partitions plus BRIN on time (decisions.md, issue 11).
-select has_index('public', 'analytics_events', 'idx_analytics_events_timestamp', 'a time index (BRIN) on raw events');
-select has_index('public', 'analytics_events', 'idx_analytics_events_received', 'a received_at index (BRIN) on raw events');
+select has_index('raw_events', 'analytics_events', 'idx_analytics_events_timestamp', 'a time index (BRIN) on raw events');
+select has_index('raw_events', 'analytics_events', 'idx_analytics_events_received', 'a received_at index (BRIN) on raw events');
 
 -- Every table of every exposed schema has RLS ----------------------------------------------------
 -- "Exposed" is read from the privileges, not from a list: any schema anon or authenticated may use
@@ -84,7 +84,7 @@ insert into public.follows (follower_id, creator_id) values
 
 -- anon reads nothing and writes no raw events ----------------------------------------------------
 select tests.authenticate_as_anon();
-select is_empty('select * from public.analytics_events', 'anon reads nothing from analytics_events');
+select throws_ok('select * from public.analytics_events', '42501', null, 'anon reads nothing from analytics_events');
 select is_empty('select * from public.mashups', 'anon reads no mashups');
 select is_empty('select * from public.mashup_daily_stats', 'anon reads no daily stats');
 select throws_ok($$ insert into public.analytics_events (event_type, session_id) values ('mashup_liked', 'x') $$,
@@ -100,7 +100,7 @@ select results_eq('select plays from public.mashup_daily_stats', $$ values (10) 
 select results_eq($$ select user_id, plays_received from public.user_daily_stats where date = '2026-01-01' $$,
   $$ values (tests.get_supabase_uid('creator_a'), 10) $$,
   'creator A reads only their own user stats');
-select is_empty('select * from public.analytics_events', 'a creator reads no raw events');
+select throws_ok('select * from public.analytics_events', '42501', null, 'a creator reads no raw events');
 select results_eq($$ select (public.whoami() ->> 'user_id')::uuid, (public.whoami() ->> 'mashups')::int $$,
   $$ values (tests.get_supabase_uid('creator_a'), 1) $$, 'whoami() reports the caller and what RLS lets them see');
 
