@@ -13,6 +13,9 @@ const ROOT = new URL("../..", import.meta.url).pathname;
 // some needing pg_cron) are applied by every `npm start` on top of them.
 const FIRST_PARTITIONED = "20261126010000";
 const AFTER_PARTITIONED = "20261126020000";
+// The compact row (issue 11's storage target): raw_events.analytics_events behind the view.
+const FIRST_COMPACT = "20261126110000";
+const AFTER_COMPACT = "20261126120000";
 
 async function psql(url: string, file: string): Promise<void> {
   const out = await new Deno.Command("psql", {
@@ -89,6 +92,20 @@ Deno.test("an existing database with the demo data migrates to partitions in pla
     assertEquals(kindAfter, "p", "after: partitioned");
     const after = await snapshot(db);
     assertEquals(after, before, "every raw event, bot row, rollup row and the dashboard are unchanged");
+
+    // Then everything up to the compact row (a no-op cron.schedule: pg_cron lives in the stack's
+    // postgres database only), and the compact row itself: the view reads back every event equal.
+    await db.unsafe(`create schema if not exists cron;
+      create or replace function cron.schedule(text, text, text) returns bigint language sql as 'select 0::bigint'`);
+    for (const f of migrations(AFTER_PARTITIONED, FIRST_COMPACT)) await psql(url.toString(), f);
+    const beforeCompact = await snapshot(db);
+    for (const f of migrations(FIRST_COMPACT, AFTER_COMPACT)) await psql(url.toString(), f);
+    const [{ kindCompact }] = await db<{ kindCompact: string }[]>`
+      select relkind::text as "kindCompact" from pg_class where oid = 'public.analytics_events'::regclass`;
+    assertEquals(kindCompact, "v", "after the compact row: a view");
+    assertEquals(beforeCompact.raw, before.raw, "the raw events are the same before the compact row");
+    const afterCompact = await snapshot(db);
+    assertEquals(afterCompact, beforeCompact, "every raw event, bot row, rollup row and the dashboard are unchanged by the compact row");
 
     const [ids] = await db<{ n: number }[]>`select count(*)::int as n from public.analytics_event_ids`;
     assertEquals(ids.n, before.raw.n + before.bots, "every migrated event's id is claimed");
