@@ -5,7 +5,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(14);
+select plan(16);
 
 select tests.authenticate_as_service_role();
 
@@ -137,6 +137,21 @@ select is((select properties from public.analytics_events where id = 'cccccccc-5
 delete from public.analytics_events where session_id = 's-copy';
 select is((select count(*) from raw_events.analytics_events where session_id = 's-copy'), 0::bigint,
   'a DELETE through the view removes the stored rows');
+
+-- Erasure finds an id in the uuid columns lifted out of properties as well as in the jsonb.
+select tests.create_supabase_user('compact erased');
+insert into public.analytics_events (id, event_type, properties, session_id) values
+  ('cccccccc-5800-4000-8000-000000000010', 'mashup_played',
+   jsonb_build_object('play_id', tests.get_supabase_uid('compact erased')::text), 's-erase'),
+  ('cccccccc-5800-4000-8000-000000000011', 'mashup_liked',
+   jsonb_build_object('mashup_id', tests.get_supabase_uid('compact erased')::text), 's-erase'),
+  ('cccccccc-5800-4000-8000-000000000012', 'user_followed',
+   jsonb_build_object('creator_id', tests.get_supabase_uid('compact erased')::text), 's-erase'),
+  ('cccccccc-5800-4000-8000-000000000013', 'mashup_liked', jsonb_build_object('mashup_id', gen_random_uuid()::text), 's-erase');
+select is((public.erase_listener(p_user_id => tests.get_supabase_uid('compact erased')) ->> 'events_deleted')::int, 3,
+  'erase_listener deletes the events naming the id, lifted out of properties or not');
+select is((select array_agg(id::text) from public.analytics_events where session_id = 's-erase'),
+  array['cccccccc-5800-4000-8000-000000000013'], 'and keeps the others');
 
 select * from finish();
 rollback;
