@@ -76,11 +76,11 @@ begin
         insert into raw_events.analytics_events as a
         select c.*
         from storable f
-        join claimed k on k.id = f.id
         cross join lateral raw_events.compact(
           f.id, case when without_users then null else f.user_id end, f.type, coalesce(f.properties, '{}'::jsonb),
           coalesce(f."timestamp", now()), f.session_id, f.anonymous_id, now(), f.country, f.device) c
-        where not coalesce(f.bot, false)
+        -- Not a join with claimed: its row estimate (1) would make it a nested loop over the batch.
+        where not coalesce(f.bot, false) and f.id = any ((select array_agg(k.id) from claimed k)::uuid[])
         order by f.ordinality
         returning a.id, a."timestamp",
                   coalesce('u:' || a.user_id::text, 'a:' || a.anonymous_id, 's:' || a.session_id, 'e:' || a.id::text) as listener_key
@@ -90,8 +90,7 @@ begin
         select f.id, f.type, coalesce(f.properties, '{}'::jsonb), coalesce(f."timestamp", now()),
                left(f.user_agent, 512)
         from storable f
-        join claimed k on k.id = f.id
-        where coalesce(f.bot, false)
+        where coalesce(f.bot, false) and f.id = any ((select array_agg(k.id) from claimed k)::uuid[])
         order by f.ordinality
         returning b.id, b."timestamp", null::text as listener_key
       ),
