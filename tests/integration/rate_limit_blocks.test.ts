@@ -133,14 +133,12 @@ Deno.test("TRACK_RATE_LIMIT_BLOCK: a share of the bucket or events, 0/off exact,
   }
 });
 
-Deno.test({
-  name: "cleanup: the test buckets' keys",
-  fn: async () => {
-    let cursor = "0";
-    do {
-      const [c, keys] = await redis.scan(cursor, { match: `${PREFIX}:*`, count: 1000 });
-      cursor = String(c);
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== "0");
-  },
+// The test buckets' keys (each test's bucket has its own prefix under PREFIX).
+Deno.test.afterAll(async () => {
+  let cursor = "0";
+  do {
+    const [c, keys] = await redis.scan(cursor, { match: `${PREFIX}:*`, count: 1000 });
+    cursor = String(c);
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== "0");
 });
