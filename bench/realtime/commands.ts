@@ -52,30 +52,10 @@ async function commandStats(): Promise<Map<string, number>> {
   return stats;
 }
 
-/** The commands `work` made Redis run: total and per command name (median run of RUNS). */
-async function commandsOf(work: () => Promise<unknown>): Promise<{ total: number; by: Record<string, number> }> {
-  const runs: { total: number; by: Record<string, number> }[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const before = await commandStats();
-    await work();
-    const after = await commandStats();
-    const by: Record<string, number> = {};
-    let total = 0;
-    for (const [name, calls] of after) {
-      const d = calls - (before.get(name) ?? 0);
-      if (d > 0) {
-        by[name] = d;
-        total += d;
-      }
-    }
-    runs.push({ total, by });
-  }
-  const m = median(runs.map((r) => r.total));
-  return runs.find((r) => r.total === m)!;
-}
+type Commands = { total: number; by: Record<string, number> };
 
-/** The commands one call of `work` made Redis run (no repetition: for work that changes state). */
-async function commandsOfOnce(work: () => Promise<unknown>): Promise<{ total: number; by: Record<string, number> }> {
+/** The commands one call of `work` made Redis run: total and per command name. */
+async function commandsOfOnce(work: () => Promise<unknown>): Promise<Commands> {
   const before = await commandStats();
   await work();
   const after = await commandStats();
@@ -89,6 +69,14 @@ async function commandsOfOnce(work: () => Promise<unknown>): Promise<{ total: nu
     }
   }
   return { total, by };
+}
+
+/** The median of RUNS calls of `work`. */
+async function commandsOf(work: () => Promise<unknown>): Promise<Commands> {
+  const runs: Commands[] = [];
+  for (let r = 0; r < RUNS; r++) runs.push(await commandsOfOnce(work));
+  const m = median(runs.map((r) => r.total));
+  return runs.find((r) => r.total === m)!;
 }
 
 // --- fixture: 20 creators with 20 mashups each -----------------------------------------------
