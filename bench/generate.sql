@@ -104,16 +104,14 @@ begin
 
   -- A retried batch: 0.5% of the day's play events sent again with the same ids.
   with again as (
-    select e.id, e.user_id, e.event_type, e.properties, e."timestamp", e.session_id, e.anonymous_id, e.received_at,
-           e.country, e.device
-    from public.analytics_events e
+    select e.*
+    from raw_events.analytics_events e
     where e."timestamp" >= v_t0 and e."timestamp" < v_t0 + interval '1 day' and random() < 0.005
-      and e.event_type = 'mashup_played'
+      and e.event_code = raw_events.event_code('mashup_played')
   ), ins as (
-    insert into public.analytics_events (id, user_id, event_type, properties, "timestamp", session_id, anonymous_id,
-                                         received_at, country, device)
-    -- The raw tables' id claim (analytics_event_ids) skips an id already stored, in any month.
-    select * from again returning 1
+    -- The stored rows again, straight into the physical table: the id claim (analytics_event_ids)
+    -- skips an id already stored, in any month.
+    insert into raw_events.analytics_events select * from again returning 1
   )
   select (select count(*) from again) - (select count(*) from ins) into v_dupes;
 

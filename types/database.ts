@@ -39,60 +39,12 @@ export type Database = {
       analytics_event_ids: {
         Row: {
           id: string;
-          timestamp: string;
         };
         Insert: {
           id: string;
-          timestamp: string;
         };
         Update: {
           id?: string;
-          timestamp?: string;
-        };
-        Relationships: [];
-      };
-      analytics_events: {
-        Row: {
-          anonymous_id: string | null;
-          country: string | null;
-          device: string | null;
-          event_type: string;
-          id: string;
-          listener_key: string | null;
-          mashup_id: string | null;
-          properties: NonNullable<Json>;
-          received_at: string;
-          session_id: string | null;
-          timestamp: string;
-          user_id: string | null;
-        };
-        Insert: {
-          anonymous_id?: string | null;
-          country?: string | null;
-          device?: string | null;
-          event_type: string;
-          id?: string;
-          listener_key?: never;
-          mashup_id?: never;
-          properties?: NonNullable<Json>;
-          received_at?: string;
-          session_id?: string | null;
-          timestamp?: string;
-          user_id?: string | null;
-        };
-        Update: {
-          anonymous_id?: string | null;
-          country?: string | null;
-          device?: string | null;
-          event_type?: string;
-          id?: string;
-          listener_key?: never;
-          mashup_id?: never;
-          properties?: NonNullable<Json>;
-          received_at?: string;
-          session_id?: string | null;
-          timestamp?: string;
-          user_id?: string | null;
         };
         Relationships: [];
       };
@@ -656,7 +608,51 @@ export type Database = {
       };
     };
     Views: {
-      [_ in never]: never;
+      analytics_events: {
+        Row: {
+          anonymous_id: string | null;
+          country: string | null;
+          device: string | null;
+          event_type: string | null;
+          id: string | null;
+          listener_key: string | null;
+          mashup_id: string | null;
+          properties: Json | null;
+          received_at: string | null;
+          session_id: string | null;
+          timestamp: string | null;
+          user_id: string | null;
+        };
+        Insert: {
+          anonymous_id?: string | null;
+          country?: string | null;
+          device?: string | null;
+          event_type?: string | null;
+          id?: string | null;
+          listener_key?: string | null;
+          mashup_id?: string | null;
+          properties?: Json | null;
+          received_at?: string | null;
+          session_id?: string | null;
+          timestamp?: string | null;
+          user_id?: string | null;
+        };
+        Update: {
+          anonymous_id?: string | null;
+          country?: string | null;
+          device?: string | null;
+          event_type?: string | null;
+          id?: string | null;
+          listener_key?: string | null;
+          mashup_id?: string | null;
+          properties?: Json | null;
+          received_at?: string | null;
+          session_id?: string | null;
+          timestamp?: string | null;
+          user_id?: string | null;
+        };
+        Relationships: [];
+      };
     };
     Functions: {
       aggregate_mashup_stats: {

@@ -26,17 +26,20 @@ export type Subscriber = {
   stop: () => Promise<void>;
 };
 
-/** The subscriber's copy of the raw tables: same columns, plain tables (partitions publish as their root). */
+/** The subscriber's copy of the raw tables: the compact physical row and the bot table, plain tables (partitions publish as their root). */
 const SUBSCRIBER_SCHEMA = `
-create table public.analytics_events (
-  id uuid not null, user_id uuid, event_type text not null, properties jsonb not null,
-  "timestamp" timestamptz not null, session_id text, anonymous_id text, received_at timestamptz not null,
-  country text, device text,
-  mashup_id uuid generated always as ((properties ->> 'mashup_id')::uuid) stored,
-  listener_key text generated always as (
-    coalesce('u:' || user_id::text, 'a:' || anonymous_id, 's:' || session_id, 'e:' || id::text)) stored
+create schema raw_events;
+create table raw_events.analytics_events (
+  "timestamp" timestamptz not null, received_at timestamptz not null, id uuid not null, user_id uuid,
+  mashup_id uuid, play_id uuid, event_code "char", device_code "char", event_name text, session_id text,
+  anonymous_id text, country text, properties jsonb not null
 );
-alter table public.analytics_events replica identity full;
+alter table raw_events.analytics_events replica identity full;
+-- What a warehouse would define over the compact row (the primary's view, reduced to what is read here).
+create view public.analytics_events as
+select e.id, e."timestamp", e.received_at, e.anonymous_id,
+       coalesce('u:' || e.user_id::text, 'a:' || e.anonymous_id, 's:' || e.session_id, 'e:' || e.id::text) as listener_key
+from raw_events.analytics_events e;
 create table public.analytics_bot_events (
   id uuid not null, event_type text not null, properties jsonb not null, "timestamp" timestamptz not null,
   received_at timestamptz not null, user_agent text

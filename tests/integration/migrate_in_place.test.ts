@@ -13,6 +13,10 @@ const ROOT = new URL("../..", import.meta.url).pathname;
 // some needing pg_cron) are applied by every `npm start` on top of them.
 const FIRST_PARTITIONED = "20261126010000";
 const AFTER_PARTITIONED = "20261126020000";
+// The compact row (issue 11's storage target): raw_events.analytics_events behind the view.
+const FIRST_COMPACT = "20261126110000";
+const SEED_BACKFILL = "20261126030000_aggregation_backfill_in_transaction.sql";
+const AFTER_COMPACT = "20261126120000";
 
 async function psql(url: string, file: string): Promise<void> {
   const out = await new Deno.Command("psql", {
@@ -58,8 +62,14 @@ async function snapshot(sql: postgres.Sql) {
     } x`;
     rollups[t] = r.digest;
   }
-  const [dash] = await sql<{ body: unknown }[]>`
-    select public.get_creator_dashboard(current_date - 60, current_date + 1, 'UTC', 100) as body`;
+  // The typed dashboard function moved to schema dashboard with 20261126065000 (public keeps a
+  // text-parameter wrapper): the same function, wherever this schema has it.
+  const [{ fn }] = await sql<{ fn: string }[]>`
+    select coalesce(to_regprocedure('dashboard.get_creator_dashboard(date, date, text, integer)'),
+                    to_regprocedure('public.get_creator_dashboard(date, date, text, integer)'))::regproc::text as fn`;
+  const [dash] = await sql.unsafe<{ body: unknown }[]>(
+    `select ${fn}(current_date - 60, current_date + 1, 'UTC', 100) as body`,
+  );
   return { raw, bots: bots.n, rollups, dashboard: dash.body };
 }
 
@@ -75,7 +85,7 @@ Deno.test("an existing database with the demo data migrates to partitions in pla
     for (const f of migrations("", FIRST_PARTITIONED)) await psql(url.toString(), f);
     // The seed rolls its days up with aggregation.backfill_in_transaction (issue 12's migration,
     // which needs nothing newer than the aggregation functions of before issue 11).
-    await psql(url.toString(), `${ROOT}supabase/migrations/20261126030000_aggregation_backfill_in_transaction.sql`);
+    await psql(url.toString(), `${ROOT}supabase/migrations/${SEED_BACKFILL}`);
     await psql(url.toString(), `${ROOT}supabase/seed.sql`);
     const [{ kind }] = await db<{ kind: string }[]>`
       select relkind::text as kind from pg_class where oid = 'public.analytics_events'::regclass`;
@@ -89,6 +99,22 @@ Deno.test("an existing database with the demo data migrates to partitions in pla
     assertEquals(kindAfter, "p", "after: partitioned");
     const after = await snapshot(db);
     assertEquals(after, before, "every raw event, bot row, rollup row and the dashboard are unchanged");
+
+    // Then everything up to the compact row (a no-op cron.schedule: pg_cron lives in the stack's
+    // postgres database only), and the compact row itself: the view reads back every event equal.
+    await db.unsafe(`create schema if not exists cron;
+      create or replace function cron.schedule(text, text, text) returns bigint language sql as 'select 0::bigint'`);
+    for (const f of migrations(AFTER_PARTITIONED, FIRST_COMPACT)) {
+      if (!f.endsWith(SEED_BACKFILL)) await psql(url.toString(), f); // applied before the seed, above
+    }
+    const beforeCompact = await snapshot(db);
+    for (const f of migrations(FIRST_COMPACT, AFTER_COMPACT)) await psql(url.toString(), f);
+    const [{ kindCompact }] = await db<{ kindCompact: string }[]>`
+      select relkind::text as "kindCompact" from pg_class where oid = 'public.analytics_events'::regclass`;
+    assertEquals(kindCompact, "v", "after the compact row: a view");
+    assertEquals(beforeCompact.raw, before.raw, "the raw events are the same before the compact row");
+    const afterCompact = await snapshot(db);
+    assertEquals(afterCompact, beforeCompact, "every raw event, bot row, rollup row and the dashboard are unchanged by the compact row");
 
     const [ids] = await db<{ n: number }[]>`select count(*)::int as n from public.analytics_event_ids`;
     assertEquals(ids.n, before.raw.n + before.bots, "every migrated event's id is claimed");

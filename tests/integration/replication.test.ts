@@ -48,7 +48,7 @@ Deno.test("a second PostgreSQL subscribed to the raw-event publication receives 
     assertEquals(error, null);
     assertEquals((data as { is_new: boolean }[])[0].is_new, true);
     const partitions = await sql<{ p: string }[]>`
-      select distinct tableoid::regclass::text as p from public.analytics_events where id in (${now.id}, ${lateId})`;
+      select distinct tableoid::regclass::text as p from raw_events.analytics_events where id in (${now.id}, ${lateId})`;
     assertEquals(partitions.length, 2, "the publisher stored them in two monthly partitions");
 
     const received = await waitFor(

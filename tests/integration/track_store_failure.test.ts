@@ -14,7 +14,7 @@ Deno.test("the database fails: 500 naming events, nothing stored; the retry with
     validEvent("mashup_shared", { session_id: session }),
   ];
   const ids = events.map((e) => e.id);
-  await sql.unsafe(`alter table public.analytics_events add constraint test_store_failure_${run}
+  await sql.unsafe(`alter table raw_events.analytics_events add constraint test_store_failure_${run}
     check (session_id is distinct from '${session}') not valid`);
   try {
     const failed = await track({ events });
@@ -24,7 +24,7 @@ Deno.test("the database fails: 500 naming events, nothing stored; the retry with
     }]);
     assertEquals(await storedEvents(ids), [], "nothing of the batch is stored");
   } finally {
-    await sql.unsafe(`alter table public.analytics_events drop constraint test_store_failure_${run}`);
+    await sql.unsafe(`alter table raw_events.analytics_events drop constraint test_store_failure_${run}`);
   }
   const retry = await track({ events });
   assertEquals([retry.status, retry.body], [200, { accepted: 3, duplicates: 0, rejected: [], ignored: 0 }]);

@@ -4,7 +4,7 @@ set search_path = public, extensions, tests;
 select plan(27);
 
 -- The plan's tables with the contract's fixes ----------------------------------------------------
-select has_table('public', 'analytics_events', 'analytics_events exists');
+select has_view('public', 'analytics_events', 'analytics_events exists (a view over the compact raw_events.analytics_events)');
 select has_table('public', 'mashup_daily_stats', 'mashup_daily_stats exists');
 select has_table('public', 'user_daily_stats', 'user_daily_stats exists');
 select has_table('public', 'mashups', 'mashups exists');
@@ -21,8 +21,8 @@ select col_is_unique('public', 'mashup_daily_stats', array['mashup_id', 'date'],
 select col_is_unique('public', 'user_daily_stats', array['user_id', 'date'], 'UNIQUE(user_id, date)');
 -- The plan's (user_id, timestamp) / (event_type, timestamp) b-trees are replaced by monthly
 -- partitions plus BRIN on time (decisions.md, issue 11).
-select has_index('public', 'analytics_events', 'idx_analytics_events_timestamp', 'a time index (BRIN) on raw events');
-select has_index('public', 'analytics_events', 'idx_analytics_events_received', 'a received_at index (BRIN) on raw events');
+select has_index('raw_events', 'analytics_events', 'idx_analytics_events_timestamp', 'a time index (BRIN) on raw events');
+select has_index('raw_events', 'analytics_events', 'idx_analytics_events_received', 'a received_at index (BRIN) on raw events');
 
 -- Every table of every exposed schema has RLS ----------------------------------------------------
 -- "Exposed" is read from the privileges, not from a list: any schema anon or authenticated may use

@@ -9,7 +9,7 @@ select plan(4);
 select tests.create_supabase_user(u) from unnest(array['up_creator', 'up_fan_table', 'up_fan_event']) as u;
 
 -- The state before the upgrade: no events trigger yet, so events wrote no follows ...
-alter table public.analytics_events disable trigger analytics_events_follows;
+alter table raw_events.analytics_events disable trigger analytics_events_follows;
 alter table public.follows disable trigger follows_recompute_day;
 insert into public.follows (follower_id, creator_id, created_at)
 values (tests.get_supabase_uid('up_fan_table'), tests.get_supabase_uid('up_creator'), '2026-02-10 10:00+00');
@@ -20,7 +20,7 @@ insert into public.analytics_events (event_type, user_id, anonymous_id, properti
 -- ... and followers_gained counted events: one anonymous follower on the 10th, one on the 11th.
 insert into public.user_daily_stats (user_id, date, followers_gained) values
   (tests.get_supabase_uid('up_creator'), '2026-02-10', 1), (tests.get_supabase_uid('up_creator'), '2026-02-11', 1);
-alter table public.analytics_events enable trigger analytics_events_follows;
+alter table raw_events.analytics_events enable trigger analytics_events_follows;
 alter table public.follows enable trigger follows_recompute_day;
 
 \ir ../../supabase/migrations/20261126055400_follows_rule_upgrade.sql
