@@ -179,20 +179,28 @@ begin
                        then coalesce(excluded.mashup_id, t.mashup_id) else t.mashup_id end,
       max_position_seconds = greatest(t.max_position_seconds, excluded.max_position_seconds),
       ended = t.ended or excluded.ended
-    returning t.play_id, t.started_at, t.mashup_id, t.max_position_seconds, t.ended
+    returning t.play_id, t.started_at, t.mashup_id, t.max_position_seconds, t.ended, (t.xmax = 0) as first_seen
   ),
   new as (
     select f.play_id, f.mashup_id, f.started_at,
            least(greatest(coalesce(f.max_position_seconds, 0), 0), m.duration_seconds) as furthest,
-           m.duration_seconds, f.ended
+           m.duration_seconds, f.ended, f.first_seen
     from folded f join public.mashups m on m.id = f.mashup_id
     where f.started_at is not null
   ),
-  -- The summary as it was before this batch (the statement's snapshot), beside the new one.
+  -- The summary as it was before this batch (the statement's snapshot), beside the new one. A play
+  -- whose play_folds row this statement inserted has no summary yet (summaries are derived from
+  -- play_folds only): its lookup is skipped (the gating condition is checked before the index).
   changed as (
-    select n.*, o.play_id as old_play_id, o.mashup_id as old_mashup_id, o.started_at as old_started_at,
+    select n.play_id, n.mashup_id, n.started_at, n.furthest, n.duration_seconds, n.ended,
+           o.play_id as old_play_id, o.mashup_id as old_mashup_id, o.started_at as old_started_at,
            o.furthest_position_seconds as old_furthest, o.completed as old_completed
-    from new n left join public.mashup_play_summaries o on o.play_id = n.play_id
+    from new n
+    left join lateral (
+      select s.play_id, s.mashup_id, s.started_at, s.furthest_position_seconds, s.duration_seconds, s.ended,
+             s.completed
+      from public.mashup_play_summaries s where s.play_id = n.play_id and not n.first_seen
+    ) o on true
     where o.play_id is null
        or (o.mashup_id, o.started_at, o.furthest_position_seconds, o.duration_seconds, o.ended)
           is distinct from (n.mashup_id, n.started_at, n.furthest, n.duration_seconds, n.ended)
@@ -590,8 +598,10 @@ begin
     'user_days', (select count(*) from (select distinct b.user_id, (b."timestamp" at time zone 'UTC')::date
                                         from aggregation.fold_batch b
                                         where b.event_type in ('mashup_created', 'user_followed')) k),
-    'plays', (select count(distinct b.play_id) from aggregation.fold_batch b),
-    'mashups', (select count(distinct c.mashup_id) from aggregation.fold_count_deltas c),
+    -- (count over a distinct subquery: hashed, where count(distinct) sorts the whole batch)
+    'plays', (select count(*) from (select distinct b.play_id from aggregation.fold_batch b
+                                    where b.play_id is not null) k),
+    'mashups', (select count(*) from (select distinct c.mashup_id from aggregation.fold_count_deltas c) k),
     'rows_written', v_rows);
 end;
 $$;
@@ -693,12 +703,13 @@ begin
   v_rows := v_rows + aggregation.fold_day_unique_plays(target_date);
 
   select jsonb_build_object(
-    'events_read', v_events,
-    'mashup_days', (select count(distinct b.mashup_id) from aggregation.fold_batch b),
-    'plays', (select count(distinct b.play_id) from aggregation.fold_batch b),
-    'mashups', (select count(distinct b.mashup_id) from aggregation.fold_batch b),
-    'rows_written', v_rows)
-  into v_result;
+    'events_read', v_events, 'mashup_days', m.n,
+    'plays', (select count(*) from (select distinct b.play_id from aggregation.fold_batch b
+                                    where b.play_id is not null) k),
+    'mashups', m.n, 'rows_written', v_rows)
+  into v_result
+  from (select count(*) as n from (select distinct b.mashup_id from aggregation.fold_batch b
+                                   where b.mashup_id is not null) k) m;
   return v_result;
 end;
 $$;
