@@ -52,24 +52,29 @@ async function commandStats(): Promise<Map<string, number>> {
   return stats;
 }
 
-/** The commands `work` made Redis run: total and per command name (median run of RUNS). */
-async function commandsOf(work: () => Promise<unknown>): Promise<{ total: number; by: Record<string, number> }> {
-  const runs: { total: number; by: Record<string, number> }[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const before = await commandStats();
-    await work();
-    const after = await commandStats();
-    const by: Record<string, number> = {};
-    let total = 0;
-    for (const [name, calls] of after) {
-      const d = calls - (before.get(name) ?? 0);
-      if (d > 0) {
-        by[name] = d;
-        total += d;
-      }
+type Commands = { total: number; by: Record<string, number> };
+
+/** The commands one call of `work` made Redis run: total and per command name. */
+async function commandsOfOnce(work: () => Promise<unknown>): Promise<Commands> {
+  const before = await commandStats();
+  await work();
+  const after = await commandStats();
+  const by: Record<string, number> = {};
+  let total = 0;
+  for (const [name, calls] of after) {
+    const d = calls - (before.get(name) ?? 0);
+    if (d > 0) {
+      by[name] = d;
+      total += d;
     }
-    runs.push({ total, by });
   }
+  return { total, by };
+}
+
+/** The median of RUNS calls of `work`. */
+async function commandsOf(work: () => Promise<unknown>): Promise<Commands> {
+  const runs: Commands[] = [];
+  for (let r = 0; r < RUNS; r++) runs.push(await commandsOfOnce(work));
   const m = median(runs.map((r) => r.total));
   return runs.find((r) => r.total === m)!;
 }
@@ -154,21 +159,36 @@ const reads = {
 // End to end through the track function (today's code): one event, then a batch of 50.
 const trackUrl = `${env.SUPABASE_URL}/functions/v1/track`;
 const trackedIds: string[] = [];
-async function post(n: number, asService = false) {
+type Visitor = { anonymousId: string; fetch: typeof fetch };
+let visitors = 0;
+/** A new visitor: their own anonymous id, speaking from their own loopback address (their IP). */
+function newVisitor(): Visitor {
+  visitors++;
+  const address = `127.${100 + (visitors >> 16)}.${(visitors >> 8) & 255}.${visitors & 255}`;
+  const client = Deno.createHttpClient({ localAddress: address } as Deno.CreateHttpClientOptions);
+  return {
+    anonymousId: `${RUN}-visitor-${visitors}`,
+    fetch: ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, client } as RequestInit)) as typeof fetch,
+  };
+}
+const MIX = ["mashup_played", "mashup_play_progress", "mashup_play_progress", "mashup_liked"];
+
+async function post(n: number, asService = false, visitor?: Visitor, types = MIX) {
   const mashups = mashupsOf.get(creators[0])!;
   const events = [...Array(n)].map((_, i) => {
     const id = crypto.randomUUID();
     trackedIds.push(id);
-    const type = ["mashup_played", "mashup_play_progress", "mashup_play_progress", "mashup_liked"][i % 4];
+    const type = types[i % types.length];
     const mashup_id = mashups[i % mashups.length];
     const properties = type === "mashup_played"
       ? { mashup_id, source: "twitter", auto_play: false, play_id: crypto.randomUUID() }
       : type === "mashup_liked"
       ? { mashup_id }
       : { mashup_id, play_id: crypto.randomUUID(), position_seconds: 30, duration_seconds: 185 };
-    return { id, type, anonymous_id: `${RUN}-${i % 7}`, session_id: `${RUN}-s`, properties };
+    const anonymous_id = visitor?.anonymousId ?? `${RUN}-${i % 7}`;
+    return { id, type, anonymous_id, session_id: `${RUN}-s`, properties };
   });
-  const res = await fetch(trackUrl, {
+  const res = await (visitor?.fetch ?? fetch)(trackUrl, {
     method: "POST",
     headers: {
       "Content-Type": "application/json",
@@ -181,14 +201,49 @@ async function post(n: number, asService = false) {
   if (body.accepted !== n) throw new Error(`track accepted ${JSON.stringify(body)}`);
 }
 await post(1); // warm the worker and its pools
-// Anonymous requests also pass track's rate limits (two @upstash/ratelimit buckets, docs/ingestion.md);
-// the service role's are not limited, so they show the realtime recording alone.
+// Anonymous requests also pass track's rate limits (two @upstash/ratelimit token buckets, per IP and
+// per anonymous id, taken in blocks: docs/ingestion.md); the service role's are not limited, so
+// they show the realtime recording alone.
 const viaTrack = {
   single: await commandsOf(() => post(1, true)),
   batch50: await commandsOf(() => post(50, true)),
   anonymousSingle: await commandsOf(() => post(1)),
   anonymousBatch50: await commandsOf(() => post(50)),
 };
+
+// Visitors as a browser sends them: single-event requests, each visitor from a new IP with a new
+// anonymous id. A listening visit: a play, 17 progress heartbeats (every 10 s for 3 minutes), the
+// end of the play and a like = 20 requests.
+const VISIT = ["mashup_played", ...Array(17).fill("mashup_play_progress"), "mashup_play_ended", "mashup_liked"];
+const firstRequest = await commandsOf(() => post(1, false, newVisitor(), ["mashup_played"]));
+const steady = newVisitor();
+await post(1, false, steady, ["mashup_played"]);
+const nextRequest = await commandsOf(() => post(1, false, steady, ["mashup_played"]));
+const visits: { total: number; perRequest: number[] }[] = [];
+for (let v = 0; v < RUNS; v++) {
+  const visitor = newVisitor();
+  const perRequest: number[] = [];
+  for (const type of VISIT) perRequest.push((await commandsOfOnce(() => post(1, false, visitor, [type]))).total);
+  visits.push({ total: perRequest.reduce((a, b) => a + b, 0), perRequest });
+}
+const visit = visits.sort((a, b) => a.total - b.total)[Math.floor(visits.length / 2)];
+
+// Baseline, same run: the limiter as it was before the blocks (commit 4b8beaf): every anonymous
+// request asked both token buckets in Redis (@upstash/ratelimit, the same settings as track's).
+const { Ratelimit } = await import("@upstash/ratelimit");
+const perRequestLimiter = [3000, 120].map((max, i) =>
+  new Ratelimit({
+    redis,
+    limiter: Ratelimit.tokenBucket(max / 60, "1000 ms", max),
+    prefix: `rl:bench-before:${RUN}:${i}`,
+    ephemeralCache: false,
+    analytics: false,
+  })
+);
+const limiterBefore = await commandsOf(() =>
+  Promise.all(perRequestLimiter.map((rl) => rl.limit(`bench-${RUN}`, { rate: 1 })))
+);
+await redis.del(...[0, 1].map((i) => `rl:bench-before:${RUN}:${i}:bench-${RUN}`));
 
 // --- cleanup -------------------------------------------------------------------------------------
 const counterKeys = allMashups.flatMap((m) =>
@@ -236,6 +291,18 @@ console.log(
     JSON.stringify(viaTrack.anonymousSingle.by)
   }; batch of 50 ${viaTrack.anonymousBatch50.total} (${(viaTrack.anonymousBatch50.total / 50).toFixed(2)}/event)`,
 );
+const before1 = viaTrack.single.total + limiterBefore.total;
+console.log(
+  `\nAnonymous single-event requests as visitors send them (track's limits in blocks; before = the same ` +
+    `recording plus both buckets asked per request, ${limiterBefore.total} commands ${JSON.stringify(limiterBefore.by)}, same run):`,
+);
+console.log(`  a new visitor's first request (new IP, new anonymous id): ${firstRequest.total} commands ${JSON.stringify(firstRequest.by)} (before ${before1})`);
+console.log(`  the same visitor's next request: ${nextRequest.total} commands ${JSON.stringify(nextRequest.by)} (before ${before1})`);
+console.log(
+  `  a listening visit, ${VISIT.length} single-event requests (play, 17 heartbeats, end, like), median of ${RUNS} visitors: ` +
+    `${visit.total} commands = ${(visit.total / VISIT.length).toFixed(2)} per request, most in one request ` +
+    `${Math.max(...visit.perRequest)} (${visit.perRequest.join(" ")}); $${dollars(visit.total, VISIT.length).toFixed(2)} per million events`,
+);
 console.log("\nPer command, after:");
 for (const r of rows) console.log(`  ${r.case}: ${JSON.stringify(r.afterBy)}`);
 console.log("Per command, before:");
@@ -244,5 +311,5 @@ for (const r of rows) console.log(`  ${r.case}: ${JSON.stringify(r.beforeBy)}`);
 await Deno.mkdir(new URL("../results", import.meta.url), { recursive: true });
 await Deno.writeTextFile(
   new URL("../results/realtime-commands.json", import.meta.url),
-  JSON.stringify({ dollarsPerCommand: DOLLARS_PER_COMMAND, runs: RUNS, rows, reads, viaTrack }, null, 2),
+  JSON.stringify({ dollarsPerCommand: DOLLARS_PER_COMMAND, runs: RUNS, rows, reads, viaTrack, firstRequest, nextRequest, visit, limiterBefore }, null, 2),
 );

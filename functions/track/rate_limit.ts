@@ -16,11 +16,16 @@
 // A Redis failure or a slow answer (over 300 ms) lets the request through: events are never lost
 // to the limiter, and a hanging Redis delays an answer by at most 0.3 s here plus the 1 s the live
 // counters wait.
+//
+// Redis commands: tokens are taken from the buckets in blocks (TRACK_RATE_LIMIT_BLOCK, default a
+// tenth of the bucket) and spent from memory in between (token_blocks.ts), so most requests cost
+// no limiter command; a visitor's first block is on credit, charged with their next one.
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import { type Caller, secretApiKeys } from "../_shared/auth.ts";
 import { env } from "../_shared/env.ts";
 import type { Received } from "./ingest.ts";
+import { TokenBlocks } from "./token_blocks.ts";
 
 export type Bucket = { events: number; periodMs: number };
 
@@ -64,7 +69,25 @@ function tokenBucket(b: Bucket) {
   return { refill: 1, intervalMs: Math.ceil(b.periodMs / b.events), max: b.events };
 }
 
-type Limiter = { ratelimit: Ratelimit; refill: number; intervalMs: number; max: number };
+/**
+ * TRACK_RATE_LIMIT_BLOCK: how many tokens one Redis call takes beyond what a request needs, as a
+ * share of the bucket (`10%`, the default) or in events (`25`); `0` or `off` asks Redis for every
+ * request.
+ */
+export function parseBlock(value: string | undefined, max: number): number {
+  const v = (value ?? "").trim().toLowerCase();
+  if (v === "") return Math.floor(max / 10);
+  if (v === "off" || v === "0") return 0;
+  const m = /^(\d+(?:\.\d+)?)\s*(%?)$/.exec(v);
+  if (!m) {
+    console.error(`[track] TRACK_RATE_LIMIT_BLOCK=${value} is not a share (10%) or a number of events; using 10%`);
+    return Math.floor(max / 10);
+  }
+  const n = m[2] === "%" ? Math.floor((max * Number(m[1])) / 100) : Math.floor(Number(m[1]));
+  return Math.max(0, Math.min(n, Math.floor(max / 2)));
+}
+
+type Limiter = { ratelimit: Ratelimit; blocks: TokenBlocks; refill: number; intervalMs: number; max: number };
 const limiters = new Map<Scope, Limiter | null>();
 let redis: Redis | null = null;
 
@@ -81,16 +104,17 @@ function limiter(scope: Scope): Limiter | null {
       retry: false,
       enableAutoPipelining: true,
     });
-    made = {
-      ratelimit: new Ratelimit({
-        redis,
-        limiter: Ratelimit.tokenBucket(tb.refill, `${tb.intervalMs} ms` as never, tb.max),
-        prefix: `rl:track:${scope}`,
-        timeout: 300,
-        analytics: false,
-      }),
-      ...tb,
-    };
+    const ratelimit = new Ratelimit({
+      redis,
+      limiter: Ratelimit.tokenBucket(tb.refill, `${tb.intervalMs} ms` as never, tb.max),
+      prefix: `rl:track:${scope}`,
+      timeout: 300,
+      analytics: false,
+      // token_blocks.ts remembers refusals itself; the library's cache would refuse its exact ask.
+      ephemeralCache: false,
+    });
+    const block = parseBlock(Deno.env.get("TRACK_RATE_LIMIT_BLOCK"), tb.max);
+    made = { ratelimit, blocks: new TokenBlocks(ratelimit, block, bucket.periodMs), ...tb };
   }
   limiters.set(scope, made);
   return made;
@@ -202,7 +226,7 @@ export async function checkRateLimits(caller: Caller, headers: Headers, received
 
   let outcomes;
   try {
-    outcomes = await Promise.all(checks.map((c) => c.limiter.ratelimit.limit(c.id, { rate: c.cost })));
+    outcomes = await Promise.all(checks.map((c) => c.limiter.blocks.take(c.id, c.cost)));
   } catch (e) {
     console.error(`[track] rate limit not checked, request let through: ${(e as Error).message}`);
     return null;
@@ -211,19 +235,21 @@ export async function checkRateLimits(caller: Caller, headers: Headers, received
   if (refusedAt < 0) return null;
 
   // Give back what the buckets that allowed this request took: the client will send it again.
-  await Promise.all(
-    checks.map((c, i) => outcomes[i].success && outcomes[i].reason !== "timeout"
-      ? c.limiter.ratelimit.limit(c.id, { rate: -c.cost }).catch(() => {})
-      : null),
-  );
+  checks.forEach((c, i) => {
+    if (outcomes[i].success) c.limiter.blocks.giveBack(c.id, c.cost);
+  });
   // When enough tokens for the whole request will be back: the bucket's next refill, then one
-  // interval per `refill` tokens still missing.
+  // interval per `refill` tokens still missing (asked of Redis once per refusal; a refusal decided
+  // in memory repeats the time the last one gave).
   const waits = await Promise.all(outcomes.map(async (o, i) => {
     if (o.success) return 0;
     const c = checks[i];
+    if (!o.fromRedis) return Math.max(0, o.reset - Date.now());
     const now = await c.limiter.ratelimit.getRemaining(c.id).catch(() => ({ remaining: 0, reset: o.reset }));
     const refills = Math.max(1, Math.ceil((c.cost - now.remaining) / c.limiter.refill));
-    return Math.max(0, now.reset - Date.now()) + (refills - 1) * c.limiter.intervalMs;
+    const wait = Math.max(0, now.reset - Date.now()) + (refills - 1) * c.limiter.intervalMs;
+    c.limiter.blocks.refusedUntil(c.id, Date.now() + wait);
+    return wait;
   }));
   const waitMs = Math.max(...waits);
   const c = checks[refusedAt];
