@@ -77,12 +77,18 @@ end $$;
 
 -- The hot-key series ---------------------------------------------------------------------------
 -- A mashup of creator 0 that only the series plays, so its events per day are known exactly.
-create or replace function bench.hot_mashup()
-returns uuid language sql as $$ select md5('bench-hot-mashup')::uuid $$;
+-- Each run of the series takes a new hot mashup (bench.setup_hot(true)), so it starts at 0 events.
+create table if not exists bench.hot (id uuid primary key, created_at timestamptz not null default clock_timestamp());
 
-create or replace function bench.setup_hot()
+create or replace function bench.hot_mashup()
+returns uuid language sql as $$ select id from bench.hot order by created_at desc limit 1 $$;
+
+create or replace function bench.setup_hot(p_new boolean default false)
 returns void language plpgsql as $$
 begin
+  if p_new or not exists (select 1 from bench.hot) then
+    insert into bench.hot (id) values (md5('bench-hot-mashup-' || clock_timestamp())::uuid);
+  end if;
   insert into public.mashups (id, creator_id, title, duration_seconds, created_at)
   values (bench.hot_mashup(), md5('bench-creator-0')::uuid, 'Bench hot mashup', 180, now() - interval '1 day')
   on conflict (id) do nothing;

@@ -160,15 +160,7 @@ export type Database = {
           position_bucket_seconds?: number;
           watch_time_seconds?: number;
         };
-        Relationships: [
-          {
-            foreignKeyName: "mashup_daily_retention_mashup_id_fkey";
-            columns: ["mashup_id"];
-            isOneToOne: false;
-            referencedRelation: "mashups";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       mashup_daily_stats: {
         Row: {
@@ -257,15 +249,7 @@ export type Database = {
           unique_plays?: number;
           watch_time_seconds?: number;
         };
-        Relationships: [
-          {
-            foreignKeyName: "mashup_lifetime_stats_mashup_id_fkey";
-            columns: ["mashup_id"];
-            isOneToOne: true;
-            referencedRelation: "mashups";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       mashup_listeners: {
         Row: {
@@ -283,15 +267,7 @@ export type Database = {
           listener_key?: string;
           mashup_id?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "mashup_listeners_mashup_id_fkey";
-            columns: ["mashup_id"];
-            isOneToOne: false;
-            referencedRelation: "mashups";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       mashup_play_summaries: {
         Row: {
@@ -321,15 +297,7 @@ export type Database = {
           play_id?: string;
           started_at?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "mashup_play_summaries_mashup_id_fkey";
-            columns: ["mashup_id"];
-            isOneToOne: false;
-            referencedRelation: "mashups";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       mashup_quarter_hour_breakdowns: {
         Row: {
@@ -356,15 +324,7 @@ export type Database = {
           plays?: number;
           source?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "mashup_quarter_hour_breakdowns_mashup_id_fkey";
-            columns: ["mashup_id"];
-            isOneToOne: false;
-            referencedRelation: "mashups";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       mashup_quarter_hour_stats: {
         Row: {
@@ -394,15 +354,7 @@ export type Database = {
           plays?: number;
           shares?: number;
         };
-        Relationships: [
-          {
-            foreignKeyName: "mashup_quarter_hour_stats_mashup_id_fkey";
-            columns: ["mashup_id"];
-            isOneToOne: false;
-            referencedRelation: "mashups";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       mashup_realtime_totals: {
         Row: {

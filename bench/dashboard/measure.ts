@@ -100,7 +100,7 @@ for (const [k, w] of who.slice(0, RAW_SAMPLES).entries()) {
   let t0 = performance.now();
   await sql.begin(async (tx) => {
     await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${claims}, true)`;
-    await tx`select public.get_creator_dashboard(${start}, ${end}, ${TZ}, 10)`;
+    await tx`select public.get_creator_dashboard(${start}, ${end}, ${TZ}, '10')`;
   });
   const a = performance.now() - t0;
   t0 = performance.now();

@@ -47,7 +47,7 @@ async function call(fn: string, creator: string): Promise<[number, string]> {
   const t0 = performance.now();
   const out = await sql.begin(async (tx) => {
     await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${claims}, true)`;
-    return await tx.unsafe(`select ${fn}($1, $2, $3, 10)::text as r`, [start, end, TZ]);
+    return await tx.unsafe(`select ${fn}($1, $2, $3, '10')::text as r`, [start, end, TZ]);
   });
   return [performance.now() - t0, out[0].r as string];
 }

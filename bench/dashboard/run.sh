@@ -4,7 +4,9 @@
 # (the plan's on-demand way) in the same run, on the same database.
 #   bench/dashboard/run.sh [EVENTS]     default 10000000
 # It runs its own stack beside the main one (STACK_PORT 59321, data in .stack/bench), loads the
-# events once with bench/generate and backfills the rollups; later runs reuse them.
+# events once with bench/generate and backfills the rollups; later runs reuse them. Then the dashboard RPC
+# in SQL (bench/dashboard/read_path.ts: p50/p95 of the top-10 creators, every response compared).
+# BENCH_STACK_PORT picks the stack's port block (default 59321).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -30,3 +32,5 @@ if [ "$loaded" = 0 ]; then
   psql_db -c "vacuum analyze"
 fi
 "$ROOT/node_modules/.bin/deno" run --allow-all --config deno.json bench/dashboard/measure.ts
+# The dashboard RPC in SQL: the current read path against the one it replaced, every response compared.
+"$ROOT/node_modules/.bin/deno" run --allow-all --config deno.json bench/dashboard/read_path.ts "$SUPABASE_DB_URL"

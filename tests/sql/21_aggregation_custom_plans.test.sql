@@ -15,7 +15,7 @@ select is_empty($$
                   'aggregation.run_nightly(date)'::regprocedure,
                   'aggregation.run_incremental(interval, interval, interval, timestamptz, text, boolean)'::regprocedure,
                   'aggregation.fold_counts()'::regprocedure, 'aggregation.fold_breakdowns()'::regprocedure,
-                  'aggregation.fold_listeners(date)'::regprocedure, 'aggregation.fold_plays()'::regprocedure,
+                  'aggregation.fold_listeners()'::regprocedure, 'aggregation.fold_day_unique_plays(date)'::regprocedure, 'aggregation.fold_plays()'::regprocedure,
                   'aggregation.fold_users()'::regprocedure, 'aggregation.fold_new_events()'::regprocedure,
                   'aggregation.fold_follows(uuid[], date[], text[])'::regprocedure)
     and not ('plan_cache_mode=force_custom_plan' = any (coalesce(p.proconfig, '{}')))
