@@ -32,7 +32,8 @@ const md5uuid = (s: string) => {
 };
 const [{ creators, events }] = await sql`
   select (select count(*) from auth.users where email like 'creator%@bench.local')::int as creators,
-         (select reltuples::bigint from pg_class where oid = 'public.analytics_events'::regclass) as events`;
+         (select coalesce(sum(c.reltuples), 0)::bigint from pg_class c join pg_inherits i on i.inhrelid = c.oid
+           where i.inhparent = 'raw_events.analytics_events'::regclass and c.reltuples > 0) as events`;
 const [{ start, end }] = await sql`
   select ((now() at time zone ${TZ})::date - 29)::text as start, ((now() at time zone ${TZ})::date + 1)::text as end`;
 console.log(`[read_path] ${events} raw events (estimate), ${creators} creators; ${start}..${end} ${TZ}`);
