@@ -158,8 +158,9 @@ begin
   waiting as (
     insert into aggregation.play_folds as t (play_id, started_at, started_event_id, mashup_id, max_position_seconds, ended)
     select f.play_id, f.started_at, f.started_event_id, f.mashup_id, f.max_pos, f.ended
-    from folded f
-    where f.started_at is null or not exists (select 1 from public.mashups m where m.id = f.mashup_id)
+    from folded f left join public.mashups m on m.id = f.mashup_id
+    -- (A join, not "or not exists": with the "or" the planner hashed a scan of every mashup.)
+    where f.started_at is null or m.id is null
     on conflict (play_id) do update set
       started_at = excluded.started_at, started_event_id = excluded.started_event_id, mashup_id = excluded.mashup_id,
       max_position_seconds = excluded.max_position_seconds, ended = excluded.ended
