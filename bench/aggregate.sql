@@ -75,6 +75,58 @@ begin
   return n;
 end $$;
 
+-- The same window with bench/generate's mix of events (its distributions, see bench/generate.sql):
+-- p_plays plays started in the last 5 minutes, each with a heartbeat every 30 s up to how far it
+-- got (55% complete), an ending for 90%, and the reactions (likes 10%, shares 3%, comments 2%,
+-- exports 1%, AI reactions 3%); signed-in fans skewed like the generator's, anonymous ids, sources,
+-- countries and devices as there. About 7 events per play, where new_events has 3.
+create or replace function bench.mix_events(p_plays int, p_mashups int, p_fans int)
+returns bigint language plpgsql as $$
+declare n bigint;
+begin
+  with p as (
+    select gen_random_uuid() as play_id, md5('bench-mashup-' || m)::uuid as mashup_id, 120 + (m * 37) % 180 as duration,
+           now() - random() * interval '5 minutes' as ts,
+           case when who < 0.55 then md5('bench-fan-' || floor(p_fans * power(random(), 2))::int)::uuid end as user_id,
+           case when who >= 0.55 then 'anon-mix-' || floor(random() * p_fans * 3)::int end as anon,
+           case when src < 0.50 then 'direct' when src < 0.70 then 'twitter' when src < 0.83 then 'instagram'
+                when src < 0.93 then 'tiktok' else 'youtube' end as source,
+           case when geo < 0.35 then 'US' when geo < 0.47 then 'GB' when geo < 0.57 then 'DE'
+                when geo < 0.67 then 'BR' when geo < 0.77 then 'IN' when geo < 0.84 then 'FR'
+                when geo < 0.90 then 'CA' when geo < 0.95 then 'JP' when geo < 0.98 then 'MX' end as country,
+           case when dev < 0.60 then 'mobile' when dev < 0.90 then 'desktop' when dev < 0.97 then 'tablet' else 'tv' end as device,
+           case when fin < 0.55 then 120 + (m * 37) % 180 else floor((120 + (m * 37) % 180) * (fin - 0.55) / 0.45)::int end as furthest,
+           fin < 0.9 as ended, r
+    from (
+      select least(p_mashups, 1 + floor(p_mashups * power(random(), 3))::int) as m, random() as who, random() as src,
+             random() as geo, random() as dev, random() as fin, random() as r
+      from generate_series(1, p_plays)
+    ) g
+  ), ev as (
+    select user_id, 'mashup_played' as t, jsonb_build_object('mashup_id', mashup_id, 'play_id', play_id, 'source', source) as props,
+           ts, anon, country, device from p
+    union all
+    select user_id, 'mashup_play_progress',
+           jsonb_build_object('mashup_id', mashup_id, 'play_id', play_id, 'position_seconds', pos, 'duration_seconds', duration),
+           ts + make_interval(secs => pos), anon, country, device
+    from p cross join lateral generate_series(30, furthest, 30) as pos
+    union all
+    select user_id, 'mashup_play_ended',
+           jsonb_build_object('mashup_id', mashup_id, 'play_id', play_id, 'position_seconds', furthest, 'duration_seconds', duration),
+           ts + make_interval(secs => furthest), anon, country, device
+    from p where ended
+    union all
+    select user_id, k.kind, jsonb_build_object('mashup_id', mashup_id), ts + interval '20 seconds', anon, country, device
+    from p join (values ('mashup_liked', 0.0, 0.10), ('mashup_shared', 0.10, 0.13), ('comment_posted', 0.13, 0.15),
+                        ('mashup_exported', 0.15, 0.16), ('ai_reaction', 0.16, 0.19)) as k (kind, lo, hi)
+      on r >= k.lo and r < k.hi
+  )
+  insert into public.analytics_events (user_id, event_type, properties, "timestamp", session_id, anonymous_id, received_at, country, device)
+  select user_id, t, props, ts, 'sess-mix', case when user_id is null then anon end, now(), country, device from ev;
+  get diagnostics n = row_count;
+  return n;
+end $$;
+
 -- The hot-key series ---------------------------------------------------------------------------
 -- A mashup of creator 0 that only the series plays, so its events per day are known exactly.
 -- Each run of the series takes a new hot mashup (bench.setup_hot(true)), so it starts at 0 events.
@@ -144,6 +196,16 @@ end $$;
 -- the physical rows of the same events. This is what storing the events costs; the rollups are
 -- judged against it.
 create table if not exists bench.copy_target_stored (like raw_events.analytics_events including all);
+-- The same, with what every stored event also has (the baseline the targets are read against, since
+-- 2026-11-26's third round): a unique id (the stored table keeps it in raw_events' id claims, a btree
+-- on the id; the plan's table had it as its primary key) and user_id's foreign key to auth.users.
+-- Still without the id-claim trigger (ingest claims a batch's ids in one statement) and without the
+-- fold's queue trigger (the queue is the fold's cost, not storage's).
+create table if not exists bench.copy_target_kept (
+  like raw_events.analytics_events including all,
+  primary key (id),
+  foreign key (user_id) references auth.users (id) on delete set null
+);
 -- For reference only: a copy of the VIEW public.analytics_events' columns (a view has no indexes,
 -- so this is a bare heap with the plan's wide columns; the baseline before the compact raw table).
 create table if not exists bench.copy_target (like public.analytics_events including all);

@@ -77,6 +77,12 @@ echo "== upgrade of a database with data (tests/upgrade/run.sh) =="
 if bash tests/upgrade/run.sh >test-results/upgrade.txt 2>&1; then pass 1; tail -n 1 test-results/upgrade.txt; else
   cat test-results/upgrade.txt | head -40; fail 1 "upgrade of a database with data"
 fi
+# The play summaries holding their fold (20261126140100), over a database the earlier fold filled.
+if UPGRADE_FROM=20261126140000 bash tests/upgrade/run.sh >test-results/upgrade-plays.txt 2>&1; then
+  pass 1; tail -n 1 test-results/upgrade-plays.txt
+else
+  cat test-results/upgrade-plays.txt | head -40; fail 1 "upgrade of a database with data (play summaries)"
+fi
 
 echo "== generated database types =="
 if bash scripts/gen-types.sh --check 2>test-results/types.txt; then pass 1; else

@@ -276,8 +276,10 @@ export type Database = {
           ended: boolean;
           furthest_position_seconds: number;
           mashup_id: string;
+          max_position_seconds: number | null;
           play_id: string;
           started_at: string;
+          started_event_id: string | null;
         };
         Insert: {
           completed: boolean;
@@ -285,8 +287,10 @@ export type Database = {
           ended: boolean;
           furthest_position_seconds: number;
           mashup_id: string;
+          max_position_seconds?: number | null;
           play_id: string;
           started_at: string;
+          started_event_id?: string | null;
         };
         Update: {
           completed?: boolean;
@@ -294,8 +298,10 @@ export type Database = {
           ended?: boolean;
           furthest_position_seconds?: number;
           mashup_id?: string;
+          max_position_seconds?: number | null;
           play_id?: string;
           started_at?: string;
+          started_event_id?: string | null;
         };
         Relationships: [];
       };

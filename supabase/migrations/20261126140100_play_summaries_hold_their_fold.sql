@@ -1,0 +1,231 @@
+-- A play's fold lives in its summary row: one uuid-keyed row per play instead of two.
+--
+-- Before, every play was written twice per run that saw it: its fold in aggregation.play_folds
+-- (earliest played event by ("timestamp", id), largest position, ended) and its summary in
+-- public.mashup_play_summaries, derived from the fold. Both are keyed by the client's random play_id,
+-- so each new play inserted into two B-trees at random pages; after a checkpoint each of those pages
+-- is written whole to the WAL (a full-page image). A run of 7,150 new plays wrote 4,464 full-page
+-- images for each of the two primary keys (pg_waldump), about a third of the run's WAL.
+--
+-- Now the summary carries the two fold values it did not have, started_event_id (the tie-break of
+-- two played events at the same instant) and max_position_seconds (the uncapped largest position),
+-- and it is the fold of every play that has a summary. aggregation.play_folds keeps only the plays
+-- that have none yet: heartbeats whose played event has not arrived, or whose mashup does not exist.
+-- When such a play gets its summary, its play_folds row is folded in and deleted. The fold is the
+-- same order-free min/max/or over the same events, so every summary stays what it was (pgTAP fold
+-- suites, bench/exactness.sql); a heartbeat that changes nothing writes nothing.
+
+alter table public.mashup_play_summaries
+  add column started_event_id uuid,
+  add column max_position_seconds numeric;
+comment on column public.mashup_play_summaries.started_event_id is
+  'The id of the play''s earliest mashup_played event (by timestamp, then id): the fold''s tie-break.';
+comment on column public.mashup_play_summaries.max_position_seconds is
+  'The largest position_seconds of the play''s progress/ended events, uncapped (null: none); '
+  'furthest_position_seconds is it capped at the duration, 0 without any.';
+
+-- Existing plays: the summary takes its fold's values; a fold the summary now fully holds leaves
+-- play_folds (one whose earliest start moved to a mashup that does not exist stays, as before).
+update public.mashup_play_summaries s
+set started_event_id = f.started_event_id, max_position_seconds = f.max_position_seconds
+from aggregation.play_folds f
+where f.play_id = s.play_id;
+-- (A summary without a fold row - none is written that way since 20261126020200 - keeps the furthest
+-- position it has as its largest one.)
+update public.mashup_play_summaries s
+set max_position_seconds = s.furthest_position_seconds
+where s.max_position_seconds is null and s.furthest_position_seconds > 0
+  and not exists (select 1 from aggregation.play_folds f where f.play_id = s.play_id);
+delete from aggregation.play_folds f
+using public.mashup_play_summaries s
+where s.play_id = f.play_id and s.mashup_id = f.mashup_id and s.started_at = f.started_at
+  and s.started_event_id is not distinct from f.started_event_id;
+
+comment on table aggregation.play_folds is
+  'Per play without a summary yet (no played event, or its mashup does not exist), the order-free fold '
+  '(min, max, or) of its events so far. A play with a summary is folded in public.mashup_play_summaries.';
+
+create or replace function aggregation.fold_plays()
+returns bigint
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_rows bigint := 0;
+  v_n bigint;
+  v_ids uuid[];
+  v_days date[];
+begin
+  -- (One pass per statement and joins only against indexed tables: joins between CTEs have no
+  -- statistics, and a nested loop over two 25k-row CTEs is quadratic.)
+  with p as (
+    select b.play_id,
+           min(b."timestamp") filter (where b.event_type = 'mashup_played' and b.mashup_id is not null) as started_at,
+           (array_agg(b.id order by b."timestamp", b.id)
+              filter (where b.event_type = 'mashup_played' and b.mashup_id is not null))[1] as started_event_id,
+           (array_agg(b.mashup_id order by b."timestamp", b.id)
+              filter (where b.event_type = 'mashup_played' and b.mashup_id is not null))[1] as mashup_id,
+           max(b.position_seconds) filter (where b.event_type <> 'mashup_played') as max_pos,
+           bool_or(b.event_type = 'mashup_play_ended') as ended
+    from aggregation.fold_batch b
+    where b.play_id is not null and b.event_type in ('mashup_played', 'mashup_play_progress', 'mashup_play_ended')
+    group by b.play_id
+  ),
+  -- What is known of each play before this batch (the statement's snapshot): its summary, and its
+  -- row in play_folds if it has one (a play has at most one of the two, except when its earliest
+  -- start moved to a mashup that does not exist: then both, and both are folded in).
+  known as (
+    select p.*,
+           s.play_id is not null as summarized, s.mashup_id as s_mashup_id, s.started_at as s_started_at,
+           s.started_event_id as s_started_event_id, s.max_position_seconds as s_max, s.ended as s_ended,
+           s.furthest_position_seconds as s_furthest, s.duration_seconds as s_duration, s.completed as s_completed,
+           o.play_id is not null as pending, o.started_at as o_started_at, o.started_event_id as o_started_event_id,
+           o.mashup_id as o_mashup_id, o.max_position_seconds as o_max, o.ended as o_ended
+    from p
+    left join public.mashup_play_summaries s on s.play_id = p.play_id
+    left join aggregation.play_folds o on o.play_id = p.play_id
+  ),
+  -- The earliest start of summary and play_folds row ...
+  so as (
+    select k.*,
+           case when k.o_started_at is null
+                  or (k.s_started_at is not null
+                      and (k.s_started_at, k.s_started_event_id) <= (k.o_started_at, k.o_started_event_id))
+                then k.s_started_at else k.o_started_at end as so_started_at,
+           case when k.o_started_at is null
+                  or (k.s_started_at is not null
+                      and (k.s_started_at, k.s_started_event_id) <= (k.o_started_at, k.o_started_event_id))
+                then k.s_started_event_id else k.o_started_event_id end as so_started_event_id,
+           case when k.o_started_at is null
+                  or (k.s_started_at is not null
+                      and (k.s_started_at, k.s_started_event_id) <= (k.o_started_at, k.o_started_event_id))
+                then k.s_mashup_id else k.o_mashup_id end as so_mashup_id
+    from known k
+  ),
+  -- ... and of that and the batch: the play's fold after this batch (min, max, or: order-free).
+  folded as (
+    select x.play_id, x.summarized, x.pending, x.s_mashup_id, x.s_started_at, x.s_started_event_id, x.s_max,
+           x.s_ended, x.s_furthest, x.s_duration, x.s_completed,
+           case when x.started_at is null
+                  or (x.so_started_at is not null
+                      and (x.so_started_at, x.so_started_event_id) <= (x.started_at, x.started_event_id))
+                then x.so_started_at else x.started_at end as started_at,
+           case when x.started_at is null
+                  or (x.so_started_at is not null
+                      and (x.so_started_at, x.so_started_event_id) <= (x.started_at, x.started_event_id))
+                then x.so_started_event_id else x.started_event_id end as started_event_id,
+           case when x.started_at is null
+                  or (x.so_started_at is not null
+                      and (x.so_started_at, x.so_started_event_id) <= (x.started_at, x.started_event_id))
+                then x.so_mashup_id else x.mashup_id end as mashup_id,
+           greatest(x.s_max, x.o_max, x.max_pos) as max_pos,
+           coalesce(x.s_ended, false) or coalesce(x.o_ended, false) or coalesce(x.ended, false) as ended
+    from so x
+  ),
+  -- Plays with a start and an existing mashup get (or keep) a summary; the rest wait in play_folds.
+  new as (
+    select f.*, m.duration_seconds as duration,
+           least(greatest(coalesce(f.max_pos, 0), 0), m.duration_seconds) as furthest
+    from folded f join public.mashups m on m.id = f.mashup_id
+    where f.started_at is not null
+  ),
+  changed as (
+    select n.* from new n
+    where not n.summarized
+       or (n.s_mashup_id, n.s_started_at, n.s_started_event_id, n.s_max, n.s_furthest, n.s_duration, n.s_ended)
+          is distinct from (n.mashup_id, n.started_at, n.started_event_id, n.max_pos, n.furthest, n.duration, n.ended)
+  ),
+  summaries as (
+    insert into public.mashup_play_summaries as t
+      (play_id, mashup_id, started_at, started_event_id, max_position_seconds, furthest_position_seconds,
+       duration_seconds, completed, ended)
+    select c.play_id, c.mashup_id, c.started_at, c.started_event_id, c.max_pos, c.furthest, c.duration,
+           c.furthest >= 0.95 * c.duration, c.ended
+    from changed c
+    on conflict (play_id) do update set
+      mashup_id = excluded.mashup_id, started_at = excluded.started_at, started_event_id = excluded.started_event_id,
+      max_position_seconds = excluded.max_position_seconds, furthest_position_seconds = excluded.furthest_position_seconds,
+      duration_seconds = excluded.duration_seconds, completed = excluded.completed, ended = excluded.ended
+    returning 1
+  ),
+  settled as (
+    -- A play that now has its summary leaves play_folds (the summary holds its fold).
+    delete from aggregation.play_folds t using new n
+    where t.play_id = n.play_id and n.pending
+    returning 1
+  ),
+  waiting as (
+    insert into aggregation.play_folds as t (play_id, started_at, started_event_id, mashup_id, max_position_seconds, ended)
+    select f.play_id, f.started_at, f.started_event_id, f.mashup_id, f.max_pos, f.ended
+    from folded f left join public.mashups m on m.id = f.mashup_id
+    -- (A join, not "or not exists": with the "or" the planner hashed a scan of every mashup.)
+    where f.started_at is null or m.id is null
+    on conflict (play_id) do update set
+      started_at = excluded.started_at, started_event_id = excluded.started_event_id, mashup_id = excluded.mashup_id,
+      max_position_seconds = excluded.max_position_seconds, ended = excluded.ended
+    returning 1
+  ),
+  moved as (
+    -- A changed play leaves its old (mashup, start day, position bucket) and enters the new one.
+    insert into aggregation.fold_retention_deltas
+      (mashup_id, date, position_bucket_seconds, plays, completed_plays, watch_time_seconds)
+    select c.s_mashup_id, (c.s_started_at at time zone 'UTC')::date, (floor(c.s_furthest / 10) * 10)::integer,
+           -1, -(c.s_completed::integer), -c.s_furthest
+    from changed c where c.summarized
+    union all
+    select c.mashup_id, (c.started_at at time zone 'UTC')::date, (floor(c.furthest / 10) * 10)::integer,
+           1, (c.furthest >= 0.95 * c.duration)::integer, c.furthest
+    from changed c
+    returning 1
+  )
+  select (select count(*) from summaries) + (select count(*) from waiting) + (select count(*) from settled) * 0
+         + (select count(*) from moved) * 0
+  into v_n;
+  v_rows := v_rows + v_n;
+
+  with d as (
+    select r.mashup_id, r.date, r.position_bucket_seconds, sum(r.plays)::integer as plays,
+           sum(r.completed_plays)::integer as completed_plays, sum(r.watch_time_seconds) as watch_time_seconds
+    from aggregation.fold_retention_deltas r group by 1, 2, 3
+    having sum(r.plays) <> 0 or sum(r.completed_plays) <> 0 or sum(r.watch_time_seconds) <> 0
+  ),
+  up as (
+    insert into public.mashup_daily_retention as t
+      (mashup_id, date, position_bucket_seconds, plays, completed_plays, watch_time_seconds)
+    select d.mashup_id, d.date, d.position_bucket_seconds, d.plays, d.completed_plays, d.watch_time_seconds from d
+    on conflict (mashup_id, date, position_bucket_seconds) do update set
+      plays = t.plays + excluded.plays, completed_plays = t.completed_plays + excluded.completed_plays,
+      watch_time_seconds = t.watch_time_seconds + excluded.watch_time_seconds
+    returning t.mashup_id, t.date, t.plays = 0 as zero
+  )
+  select count(*), array_agg(up.mashup_id) filter (where up.zero), array_agg(up.date) filter (where up.zero)
+  into v_n, v_ids, v_days from up;
+  v_rows := v_rows + v_n;
+  if v_ids is not null then
+    delete from public.mashup_daily_retention t using unnest(v_ids, v_days) as k (id, day)
+    where t.mashup_id = k.id and t.date = k.day and t.plays = 0;
+  end if;
+
+  -- The start days whose plays changed: their avg_watch_time from their retention rows (a few
+  -- dozen each), written by fold_counts() together with the day's counts. (Lifetime watch time
+  -- and completions come from fold_retention_deltas there too.)
+  insert into aggregation.fold_day_averages (mashup_id, date, avg_watch_time)
+  select k.mashup_id, k.date,
+         (select round(sum(rt.watch_time_seconds) / nullif(sum(rt.plays), 0), 2)
+          from public.mashup_daily_retention rt where rt.mashup_id = k.mashup_id and rt.date = k.date)
+  from (select distinct r.mashup_id, r.date from aggregation.fold_retention_deltas r) k;
+  get diagnostics v_n = row_count;
+  return v_rows + v_n;
+end;
+$$;
+comment on function aggregation.fold_plays() is
+  'Folds the batch''s play events into each play''s summary (min/max/or: idempotent; plays without a '
+  'summary yet wait in play_folds), moves each changed play''s contribution in mashup_daily_retention '
+  'and records the changed start days'' avg_watch_time in fold_day_averages (fold_counts() writes it, '
+  'and the lifetime watch time, with the counts).';
+
+-- create or replace resets a function's settings (20261126020300's reasons).
+alter function aggregation.fold_plays() set plan_cache_mode = force_custom_plan;
+alter function aggregation.fold_plays() set enable_hashjoin = off;
+alter function aggregation.fold_plays() set enable_mergejoin = off;
