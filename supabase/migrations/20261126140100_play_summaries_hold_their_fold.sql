@@ -86,42 +86,38 @@ begin
     left join public.mashup_play_summaries s on s.play_id = p.play_id
     left join aggregation.play_folds o on o.play_id = p.play_id
   ),
-  -- The earliest start of summary and play_folds row ...
+  -- The earliest start, by ("timestamp", id), of the summary and the play_folds row ...
   so as (
     select k.*,
-           case when k.o_started_at is null
-                  or (k.s_started_at is not null
-                      and (k.s_started_at, k.s_started_event_id) <= (k.o_started_at, k.o_started_event_id))
-                then k.s_started_at else k.o_started_at end as so_started_at,
-           case when k.o_started_at is null
-                  or (k.s_started_at is not null
-                      and (k.s_started_at, k.s_started_event_id) <= (k.o_started_at, k.o_started_event_id))
-                then k.s_started_event_id else k.o_started_event_id end as so_started_event_id,
-           case when k.o_started_at is null
-                  or (k.s_started_at is not null
-                      and (k.s_started_at, k.s_started_event_id) <= (k.o_started_at, k.o_started_event_id))
-                then k.s_mashup_id else k.o_mashup_id end as so_mashup_id
+           k.o_started_at is null
+             or (k.s_started_at is not null
+                 and (k.s_started_at, k.s_started_event_id) <= (k.o_started_at, k.o_started_event_id)) as s_first
     from known k
   ),
-  -- ... and of that and the batch: the play's fold after this batch (min, max, or: order-free).
+  so_start as (
+    select x.*,
+           case when x.s_first then x.s_started_at else x.o_started_at end as so_started_at,
+           case when x.s_first then x.s_started_event_id else x.o_started_event_id end as so_started_event_id,
+           case when x.s_first then x.s_mashup_id else x.o_mashup_id end as so_mashup_id
+    from so x
+  ),
+  -- ... and of that and the batch's: the play's fold after this batch (min, max, or: order-free).
+  batch_first as (
+    select x.*,
+           not (x.started_at is null
+                or (x.so_started_at is not null
+                    and (x.so_started_at, x.so_started_event_id) <= (x.started_at, x.started_event_id))) as b_first
+    from so_start x
+  ),
   folded as (
     select x.play_id, x.summarized, x.pending, x.s_mashup_id, x.s_started_at, x.s_started_event_id, x.s_max,
            x.s_ended, x.s_furthest, x.s_duration, x.s_completed,
-           case when x.started_at is null
-                  or (x.so_started_at is not null
-                      and (x.so_started_at, x.so_started_event_id) <= (x.started_at, x.started_event_id))
-                then x.so_started_at else x.started_at end as started_at,
-           case when x.started_at is null
-                  or (x.so_started_at is not null
-                      and (x.so_started_at, x.so_started_event_id) <= (x.started_at, x.started_event_id))
-                then x.so_started_event_id else x.started_event_id end as started_event_id,
-           case when x.started_at is null
-                  or (x.so_started_at is not null
-                      and (x.so_started_at, x.so_started_event_id) <= (x.started_at, x.started_event_id))
-                then x.so_mashup_id else x.mashup_id end as mashup_id,
+           case when x.b_first then x.started_at else x.so_started_at end as started_at,
+           case when x.b_first then x.started_event_id else x.so_started_event_id end as started_event_id,
+           case when x.b_first then x.mashup_id else x.so_mashup_id end as mashup_id,
            greatest(x.s_max, x.o_max, x.max_pos) as max_pos,
            coalesce(x.s_ended, false) or coalesce(x.o_ended, false) or coalesce(x.ended, false) as ended
-    from so x
+    from batch_first x
   ),
   -- Plays with a start and an existing mashup get (or keep) a summary; the rest wait in play_folds.
   new as (
