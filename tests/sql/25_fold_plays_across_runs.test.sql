@@ -1,13 +1,14 @@
 -- A play's events across runs, in any order: heartbeats before their played event, an earlier played
 -- event arriving later (another mashup's), two played events at the same instant (the smaller id
--- wins), a play of a mashup created later, and a heartbeat that changes nothing. After each run every
+-- wins), a play of a mashup created later, a play moved by a late earlier played event to a mashup
+-- that does not exist (it loses its summary), and a heartbeat that changes nothing. After each run every
 -- summary and retention row of the fixture equals an independent recount from the raw events, and
 -- aggregation.play_folds holds exactly the plays without a summary (20261126140100: the summary holds
 -- the fold of its play).
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(12);
+select plan(13);
 update raw_events.settings set retention_months = 1200;
 select raw_events.create_month('2026-03-01');
 
@@ -94,6 +95,11 @@ select pg_temp.event(gen_random_uuid(), 'mashup_played', 'eeeeeeee-0000-4000-800
                      '11111111-0000-4000-8000-000000000005', '2026-03-10 10:01+00', null, '2026-03-10 10:05+00');
 select pg_temp.event(gen_random_uuid(), 'mashup_play_ended', 'eeeeeeee-0000-4000-8000-0000000000e2',
                      '11111111-0000-4000-8000-000000000005', '2026-03-10 10:03+00', 120, '2026-03-10 10:05+00');
+-- p6: played on A at 10:05, with a heartbeat at 100 s.
+select pg_temp.event(gen_random_uuid(), 'mashup_played', 'eeeeeeee-0000-4000-8000-0000000000e1',
+                     '11111111-0000-4000-8000-000000000006', '2026-03-10 10:05+00', null, '2026-03-10 10:05:30+00');
+select pg_temp.event(gen_random_uuid(), 'mashup_play_progress', 'eeeeeeee-0000-4000-8000-0000000000e1',
+                     '11111111-0000-4000-8000-000000000006', '2026-03-10 10:05:40+00', 100, '2026-03-10 10:05:50+00');
 select pg_temp.run('2026-03-10 10:06+00');
 
 select is_empty('select * from pg_temp.mismatches() where mismatched <> 0',
@@ -122,10 +128,19 @@ select pg_temp.event(gen_random_uuid(), 'mashup_play_progress', 'eeeeeeee-0000-4
                      '11111111-0000-4000-8000-000000000004', '2026-03-10 10:01:30+00', 90, '2026-03-10 11:05+00');
 select pg_temp.event(gen_random_uuid(), 'mashup_play_progress', 'eeeeeeee-0000-4000-8000-0000000000e2',
                      '11111111-0000-4000-8000-000000000005', '2026-03-10 10:02+00', 60, '2026-03-10 11:05+00');
+-- p6 gets an earlier played event naming a mashup that does not exist.
+select pg_temp.event(gen_random_uuid(), 'mashup_played', 'eeeeeeee-0000-4000-8000-0000000000e9',
+                     '11111111-0000-4000-8000-000000000006', '2026-03-10 10:04+00', null, '2026-03-10 11:05+00');
 select pg_temp.run('2026-03-10 11:06+00');
 
 select is_empty('select * from pg_temp.mismatches() where mismatched <> 0',
   'run 2: every summary and retention row equals the recount');
+select results_eq($$ select (select count(*)::int from public.mashup_play_summaries
+                             where play_id = '11111111-0000-4000-8000-000000000006'),
+                            (select mashup_id from aggregation.play_folds
+                             where play_id = '11111111-0000-4000-8000-000000000006') $$,
+  $$ values (0, 'eeeeeeee-0000-4000-8000-0000000000e9'::uuid) $$,
+  'a late earlier played event naming a missing mashup takes the play''s summary away; its fold waits');
 select results_eq($$ select mashup_id, started_at, furthest_position_seconds from public.mashup_play_summaries
                     where play_id = '11111111-0000-4000-8000-000000000001' $$,
   $$ values ('eeeeeeee-0000-4000-8000-0000000000e1'::uuid, '2026-03-10 10:00+00'::timestamptz, 60::numeric) $$,
