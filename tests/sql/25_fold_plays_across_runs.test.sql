@@ -7,6 +7,7 @@
 -- the fold of its play).
 begin;
 \ir _helpers.psql
+\ir _play_recount.psql
 set search_path = public, extensions, tests;
 select plan(13);
 update raw_events.settings set retention_months = 1200;
@@ -30,47 +31,6 @@ returns void language sql as $$
   select aggregation.run_incremental(p_lag => '0', p_until => p_until, p_max_window => '100 days',
                                      p_job => 'pgtap-plays', p_wait => true)
 $$;
--- The independent recount: per play id of the fixture, its earliest played event (timestamp, id) of
--- an existing mashup, its largest position, capped at that mashup's duration.
-create function pg_temp.mismatches()
-returns table (rollup text, mismatched bigint) language plpgsql as $$
-begin
-  create temporary table if not exists recount on commit drop as
-  select null::uuid as play_id, null::uuid as mashup_id, null::timestamptz as started_at,
-         null::numeric as furthest, null::int as duration, null::boolean as ended limit 0;
-  truncate recount;
-  insert into recount
-  with ev as (
-    select lower(e.properties ->> 'play_id')::uuid as pid, e.*
-    from public.analytics_events e
-    where e.session_id is null and e.anonymous_id like 'fan-%'
-      and e.event_type in ('mashup_played', 'mashup_play_progress', 'mashup_play_ended')
-  ),
-  f as (select distinct on (pid) pid, mashup_id, "timestamp" from ev
-        where event_type = 'mashup_played' and mashup_id is not null order by pid, "timestamp", id),
-  x as (select pid, max((properties ->> 'position_seconds')::numeric) filter (where event_type <> 'mashup_played') as mx,
-               bool_or(event_type = 'mashup_play_ended') as ended from ev group by pid)
-  select f.pid, f.mashup_id, f."timestamp", least(greatest(coalesce(x.mx, 0), 0), m.duration_seconds),
-         m.duration_seconds, x.ended
-  from f join x on x.pid = f.pid join public.mashups m on m.id = f.mashup_id;
-
-  return query with e as (
-    select play_id, mashup_id, started_at, furthest, duration, furthest >= 0.95 * duration, ended from recount),
-  a as (select play_id, mashup_id, started_at, furthest_position_seconds, duration_seconds, completed, ended
-        from public.mashup_play_summaries where mashup_id in (select id from public.mashups where title like 'Plays %'))
-  select 'summaries', (select count(*) from ((select * from e except all select * from a)
-                       union all (select * from a except all select * from e)) z);
-  return query with e as (
-    select mashup_id, (started_at at time zone 'UTC')::date, (floor(furthest / 10) * 10)::int, count(*)::int,
-           (count(*) filter (where furthest >= 0.95 * duration))::int, sum(furthest)
-    from recount group by 1, 2, 3),
-  a as (select mashup_id, date, position_bucket_seconds, plays, completed_plays, watch_time_seconds
-        from public.mashup_daily_retention where mashup_id in (select id from public.mashups where title like 'Plays %'))
-  select 'retention', (select count(*) from ((select * from e except all select * from a)
-                       union all (select * from a except all select * from e)) z);
-end;
-$$;
-
 -- Run 1 ---------------------------------------------------------------------------------------------
 -- p1: two heartbeats, no played event yet.
 select pg_temp.event(gen_random_uuid(), 'mashup_play_progress', 'eeeeeeee-0000-4000-8000-0000000000e1',
@@ -102,7 +62,7 @@ select pg_temp.event(gen_random_uuid(), 'mashup_play_progress', 'eeeeeeee-0000-4
                      '11111111-0000-4000-8000-000000000006', '2026-03-10 10:05:40+00', 100, '2026-03-10 10:05:50+00');
 select pg_temp.run('2026-03-10 10:06+00');
 
-select is_empty('select * from pg_temp.mismatches() where mismatched <> 0',
+select is_empty($$ select * from tests.play_mismatches('fan-') where mismatched <> 0 $$,
   'run 1: every summary and retention row equals the recount');
 select results_eq($$ select play_id from aggregation.play_folds
                     where play_id in (select ('11111111-0000-4000-8000-00000000000' || i)::uuid from generate_series(1, 5) i)
@@ -133,7 +93,7 @@ select pg_temp.event(gen_random_uuid(), 'mashup_played', 'eeeeeeee-0000-4000-800
                      '11111111-0000-4000-8000-000000000006', '2026-03-10 10:04+00', null, '2026-03-10 11:05+00');
 select pg_temp.run('2026-03-10 11:06+00');
 
-select is_empty('select * from pg_temp.mismatches() where mismatched <> 0',
+select is_empty($$ select * from tests.play_mismatches('fan-') where mismatched <> 0 $$,
   'run 2: every summary and retention row equals the recount');
 select results_eq($$ select (select count(*)::int from public.mashup_play_summaries
                              where play_id = '11111111-0000-4000-8000-000000000006'),
@@ -176,7 +136,7 @@ select aggregation.mashup_day('2026-03-10');
 select bag_eq($$ select to_jsonb(s) from public.mashup_play_summaries s
                  where s.mashup_id in (select id from public.mashups where title like 'Plays %') $$,
   'select r from summaries_before', 'a day rebuild over the same events leaves every summary as it was');
-select is_empty('select * from pg_temp.mismatches() where mismatched <> 0',
+select is_empty($$ select * from tests.play_mismatches('fan-') where mismatched <> 0 $$,
   'after the rebuild: every summary and retention row equals the recount');
 
 select * from finish();
