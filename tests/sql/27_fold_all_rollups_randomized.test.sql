@@ -3,15 +3,15 @@
 -- rebuilt days, UTC midnights and 23:59:59.999, the DST changes, anonymous and session-only
 -- listeners, upper-case play ids, unknown mashups, a hot bucket, follows and unfollows both ways, a
 -- mashup deleted midway, and the jobs in a random order between rounds), against the independent
--- recount of bench/exactness.sql after each round; then creators' dashboards in non-UTC zones
--- across the DST changes against a recount from raw events; then the three faults these
+-- recount of bench/exactness.sql after each round; then creators' dashboards and mashup analytics
+-- in non-UTC zones across the DST changes against a recount from raw events; then the three faults these
 -- histories found, each on its own; and the check itself against a fold broken on purpose.
 begin;
 \ir _helpers.psql
 \ir ../../bench/exactness.sql
 \ir _fold_scenario.psql
 set search_path = public, extensions, tests;
-select plan(15);
+select plan(16);
 -- The histories' 2026 days stay storable whenever this runs (ingest refuses events past the horizon).
 update raw_events.settings set retention_months = 1200;
 select sum(raw_events.create_month(m::date)) from generate_series('2026-03-01'::date, '2026-11-01', '1 month') m;
@@ -66,6 +66,16 @@ select is_empty($$
        (values ('Asia/Kolkata'), ('America/New_York'), ('Europe/Berlin'), ('Australia/Adelaide')) z (tz),
        lateral tests.dashboard_mismatches('fsm0p83-creator-' || c, p.s, p.e, z.tz) d $$,
   'each creator''s dashboard (totals, trends, top content, growth, sources, demographics) equals the recount, in four zones across both DST changes');
+
+select is_empty($$
+  select i, p.s, p.e, p.tz, d.part, d.expected, d.actual
+  from (values (1, '2026-10-30'::date, '2026-11-04'::date, 'America/New_York'), (2, '2026-03-27', '2026-03-31', 'Europe/Berlin'),
+               (3, '2026-10-30', '2026-11-04', 'Asia/Kolkata'), (4, '2026-03-27', '2026-03-31', 'Australia/Adelaide'),
+               (5, '2026-11-01', '2026-11-02', 'Asia/Kathmandu')) p (i, s, e, tz)
+  join public.mashups m on m.id = md5('fsm0p83-mashup-' || p.i)::uuid
+  join auth.users u on u.id = m.creator_id,
+  lateral tests.mashup_analytics_mismatches(u.raw_user_meta_data ->> 'test_identifier', m.id, p.s, p.e, p.tz) d $$,
+  'each mashup''s analytics (lifetime, unique listeners, retention, daily, peak hours) equals the recount, in five zones across the DST changes');
 
 -- The faults, each on its own -----------------------------------------------------------------------
 select tests.create_supabase_user('fix-creator');
