@@ -2,7 +2,7 @@
 -- ingest through public.ingest_events with retried ids within and across batches, late events into
 -- rebuilt days, UTC midnights and 23:59:59.999, the DST changes, anonymous and session-only
 -- listeners, upper-case play ids, unknown mashups, a hot bucket, follows and unfollows both ways, a
--- mashup deleted midway, and the jobs in a random order between rounds), against the independent
+-- mashup deleted midway, erasures, and the jobs in a random order between rounds), against the independent
 -- recount of bench/exactness.sql after each round; then creators' dashboards and mashup analytics
 -- in non-UTC zones across the DST changes against a recount from raw events; then the three faults these
 -- histories found, each on its own; and the check itself against a fold broken on purpose.
@@ -11,7 +11,7 @@ begin;
 \ir ../../bench/exactness.sql
 \ir _fold_scenario.psql
 set search_path = public, extensions, tests;
-select plan(16);
+select plan(17);
 -- The histories' 2026 days stay storable whenever this runs (ingest refuses events past the horizon).
 update raw_events.settings set retention_months = 1200;
 select sum(raw_events.create_month(m::date)) from generate_series('2026-03-01'::date, '2026-11-01', '1 month') m;
@@ -32,7 +32,10 @@ select is_empty($$ select round, step, rollup, mismatched from scenario_results 
   'seed 0.61: after each of 4 rounds every rollup row equals the recount from raw events, nothing queued');
 select is_empty($$ select round, step, rollup, mismatched from scenario_results where seed = -0.83 and mismatched <> 0 $$,
   'seed -0.83: after each of 4 rounds every rollup row equals the recount from raw events, nothing queued');
-select is((select count(*) from scenario_results), 3 * 4 * 12::bigint, 'every round compared all 11 rollups and the queue');
+select is((select count(*) from scenario_results), 3 * 4 * 14::bigint,
+  'every round compared all 11 rollups and the queue, and checked an erasure (counts kept, key gone)');
+select ok((select count(*) from raw_events.erasures e where e.erased_at = now() and e.events_deleted > 0) >= 12,
+  'every round erased a listener whose events were still queued (none of them is counted: see above)');
 
 
 -- The histories hold what they claim (so the comparisons above compared something).
