@@ -11,7 +11,7 @@ begin;
 \ir ../../bench/exactness.sql
 \ir _fold_scenario.psql
 set search_path = public, extensions, tests;
-select plan(18);
+select plan(19);
 -- The histories' 2026 days stay storable whenever this runs (ingest refuses events past the horizon).
 update raw_events.settings set retention_months = 1200;
 select sum(raw_events.create_month(m::date)) from generate_series('2026-03-01'::date, '2026-11-01', '1 month') m;
@@ -137,6 +137,20 @@ select aggregation.run_incremental(p_lag => '-1 second', p_max_window => '100 da
 select is_empty($$ select * from public.mashup_quarter_hour_stats where mashup_id = 'eeeeeeee-0000-4000-8000-0000000027a1'
                      and bucket_start >= '2026-11-22' $$,
   'erasing an anonymous id drops its queued events that carry a user id too, and queued events naming it: none is counted');
+
+insert into public.mashups (id, creator_id, title, duration_seconds)
+values ('eeeeeeee-0000-4000-8000-0000000027a3', tests.get_supabase_uid('fix-creator'), 'Fix played, then deleted', 60);
+select count(*) from public.ingest_events(jsonb_build_array(
+  jsonb_build_object('id', md5('fix-moved-1')::uuid, 'type', 'mashup_played', 'timestamp', '2026-11-23 10:00+00', 'anonymous_id', 'fix-mover',
+                     'properties', jsonb_build_object('mashup_id', 'eeeeeeee-0000-4000-8000-0000000027a3', 'play_id', md5('fix-moved')::uuid))));
+select aggregation.run_incremental(p_lag => '-1 second', p_max_window => '100 days', p_job => 'fold-scenario', p_wait => true);
+delete from public.mashups where id = 'eeeeeeee-0000-4000-8000-0000000027a3';
+select count(*) from public.ingest_events(jsonb_build_array(
+  jsonb_build_object('id', md5('fix-moved-2')::uuid, 'type', 'mashup_played', 'timestamp', '2026-11-23 10:01+00', 'anonymous_id', 'fix-mover',
+                     'properties', jsonb_build_object('mashup_id', 'eeeeeeee-0000-4000-8000-0000000027a1', 'play_id', md5('fix-moved')::uuid))));
+select aggregation.run_incremental(p_lag => '-1 second', p_max_window => '100 days', p_job => 'fold-scenario', p_wait => true);
+select is_empty($$ select * from public.mashup_play_summaries where play_id = md5('fix-moved')::uuid $$,
+  'a play whose earliest played event''s mashup was deleted gets no summary from a later played event naming another mashup');
 
 -- The check can fail: with a fold that drops the source/country/device breakdowns, a history is caught.
 create or replace function aggregation.fold_breakdowns() returns bigint language sql as 'select 0::bigint';
