@@ -11,7 +11,7 @@ begin;
 \ir ../../bench/exactness.sql
 \ir _fold_scenario.psql
 set search_path = public, extensions, tests;
-select plan(19);
+select plan(20);
 -- The histories' 2026 days stay storable whenever this runs (ingest refuses events past the horizon).
 update raw_events.settings set retention_months = 1200;
 select sum(raw_events.create_month(m::date)) from generate_series('2026-03-01'::date, '2026-11-01', '1 month') m;
@@ -151,6 +151,25 @@ select count(*) from public.ingest_events(jsonb_build_array(
 select aggregation.run_incremental(p_lag => '-1 second', p_max_window => '100 days', p_job => 'fold-scenario', p_wait => true);
 select is_empty($$ select * from public.mashup_play_summaries where play_id = md5('fix-moved')::uuid $$,
   'a play whose earliest played event''s mashup was deleted gets no summary from a later played event naming another mashup');
+
+select count(*) from public.ingest_events(jsonb_build_array(
+  jsonb_build_object('id', md5('fix-duration-1')::uuid, 'type', 'mashup_played', 'timestamp', '2026-11-24 10:00+00', 'anonymous_id', 'fix-long',
+                     'properties', jsonb_build_object('mashup_id', 'eeeeeeee-0000-4000-8000-0000000027a1', 'play_id', md5('fix-long')::uuid)),
+  jsonb_build_object('id', md5('fix-duration-2')::uuid, 'type', 'mashup_play_progress', 'timestamp', '2026-11-24 10:01+00', 'anonymous_id', 'fix-long',
+                     'properties', jsonb_build_object('mashup_id', 'eeeeeeee-0000-4000-8000-0000000027a1', 'play_id', md5('fix-long')::uuid,
+                                                      'position_seconds', 50))));
+select aggregation.run_incremental(p_lag => '-1 second', p_max_window => '100 days', p_job => 'fold-scenario', p_wait => true);
+select tests.authenticate_as('fix-creator');
+update public.mashups set duration_seconds = 40 where id = 'eeeeeeee-0000-4000-8000-0000000027a1';
+select tests.clear_authentication();
+select results_eq($$
+  select (select furthest_position_seconds::int || '/' || completed from public.mashup_play_summaries where play_id = md5('fix-long')::uuid),
+         (select string_agg(position_bucket_seconds || ':' || plays || ':' || completed_plays, ',')
+          from public.mashup_daily_retention where mashup_id = 'eeeeeeee-0000-4000-8000-0000000027a1' and date = '2026-11-24'),
+         (select completed_plays::int from public.mashup_lifetime_stats where mashup_id = 'eeeeeeee-0000-4000-8000-0000000027a1'),
+         (select avg_watch_time from public.mashup_daily_stats where mashup_id = 'eeeeeeee-0000-4000-8000-0000000027a1' and date = '2026-11-24') $$,
+  $$ values ('40/true', '40:1:1', 1, 40.00) $$,
+  'a creator shortening a mashup re-caps its plays: summary, retention, lifetime completions, the day''s average watch time');
 
 -- The check can fail: with a fold that drops the source/country/device breakdowns, a history is caught.
 create or replace function aggregation.fold_breakdowns() returns bigint language sql as 'select 0::bigint';
