@@ -13,7 +13,7 @@ begin;
 \ir _dashboard_recount.psql
 \ir _dashboard_scenario.psql
 set search_path = public, extensions, tests;
-select plan(11);
+select plan(14);
 update raw_events.settings set retention_months = 1200;
 
 -- A local day is [first local midnight, next local midnight): 25 hours in the Azores on 2026-10-25.
@@ -49,6 +49,37 @@ select is_empty($$ select * from tests.dashboard_mismatches(0.89, 'dz3', 25) $$,
 
 select is_empty($$ select status from aggregation.runs where job = 'dashboard-scenario' and status <> 'succeeded' $$,
   'every aggregation run succeeded');
+
+-- A creator edits durations (one shorter, one longer): retention follows the new durations, and
+-- so do the rollups behind it (lifetime watch time and completions, the day's average).
+select tests.authenticate_as('dz3-c1');
+update public.mashups set duration_seconds = greatest(1, duration_seconds / 3)
+where id = (select m.id from public.mashups m where m.title = 'dz3 Mix 1');
+update public.mashups set duration_seconds = duration_seconds + 150
+where id = (select m.id from public.mashups m where m.title = 'dz3 Mix 4');
+update public.mashups set title = title || ' (edit)'
+where id = (select m.id from public.mashups m where m.title = 'dz3 Mix 5');
+select tests.clear_authentication();
+select is_empty($$ select * from tests.dashboard_mismatches(0.89, 'dz3', 25) $$,
+  'after duration edits every field of every response equals the recount');
+select is_empty($$
+  with p as (select * from tests.recount_plays() where mashup_id in
+             (select m.id from public.mashups m where m.title like 'dz3 Mix 1' or m.title like 'dz3 Mix 4%')),
+  expected as (select mashup_id, count(*) as tracked, count(*) filter (where completed) as completed,
+                      sum(furthest) as watch, round(avg(furthest), 2) as average from p group by 1),
+  actual as (select l.mashup_id, l.tracked_plays, l.completed_plays, l.watch_time_seconds, l.avg_watch_time
+             from public.mashup_lifetime_stats l where l.mashup_id in (select mashup_id from p))
+  (select * from expected except all select * from actual) union all (select * from actual except all select * from expected) $$,
+  'lifetime watch time and completions of the edited mashups equal the recount');
+select is_empty($$
+  with p as (select * from tests.recount_plays() where mashup_id in
+             (select m.id from public.mashups m where m.title like 'dz3 Mix 1' or m.title like 'dz3 Mix 4%')),
+  expected as (select mashup_id, (started_at at time zone 'UTC')::date as date, round(avg(furthest), 2) as average
+               from p group by 1, 2),
+  actual as (select d.mashup_id, d.date, d.avg_watch_time from public.mashup_daily_stats d
+             where d.mashup_id in (select mashup_id from p) and d.avg_watch_time is not null)
+  (select * from expected except all select * from actual) union all (select * from actual except all select * from expected) $$,
+  'the edited mashups'' daily average watch time equals the recount');
 
 -- The check can fail: one bucket of one creator's rollup off by one play, and one play summary
 -- completed that did not complete, are found.
