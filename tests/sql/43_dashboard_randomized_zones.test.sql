@@ -6,8 +6,10 @@
 -- 366 days) and limits in 16 zones (DST zones, +05:30, +05:45, +09:30/+10:30, -03:30, +12:45,
 -- +10:30/+11, +14, -11, and the zones whose midnight repeats or falls in a gap), plus every 2026
 -- DST day of each zone alone and with its neighbours.
--- Fails before 20261126170000_dashboard_local_midnight.sql (the Azores' and Havana's repeated
--- midnights began the local day an hour late).
+-- Then the creator edits durations, and the check itself is shown to catch planted faults.
+-- Fails before 20261126170000_dashboard_local_midnight.sql (tests 1-4, 6-8: the Azores' and
+-- Havana's repeated midnights began the local day an hour late) and before
+-- 20261126170100_mashup_duration_edit_refolds_plays.sql (tests 10-12).
 begin;
 \ir _helpers.psql
 \ir _dashboard_recount.psql
