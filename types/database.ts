@@ -645,6 +645,10 @@ export type Database = {
         Returns: string;
       };
       dashboard_limit_parameter: { Args: { p_limit: Json }; Returns: number };
+      dashboard_local_midnight: {
+        Args: { p_day: string; p_tz: string };
+        Returns: string;
+      };
       dashboard_mashup_id_parameter: {
         Args: { p_mashup_id: string };
         Returns: string;
