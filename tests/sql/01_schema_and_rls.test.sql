@@ -1,7 +1,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(27);
+select plan(28);
 
 -- The plan's tables with the contract's fixes ----------------------------------------------------
 select has_view('public', 'analytics_events', 'analytics_events exists (a view over the compact raw_events.analytics_events)');
@@ -23,6 +23,7 @@ select col_is_unique('public', 'user_daily_stats', array['user_id', 'date'], 'UN
 -- partitions plus BRIN on time (decisions.md, issue 11).
 select has_index('raw_events', 'analytics_events', 'idx_analytics_events_timestamp', 'a time index (BRIN) on raw events');
 select has_index('raw_events', 'analytics_events', 'idx_analytics_events_received', 'a received_at index (BRIN) on raw events');
+select has_index('public', 'follows', 'follows_created_at_idx', 'a day rebuild finds the day''s follows by created_at (user_day)');
 
 -- Every table of every exposed schema has RLS ----------------------------------------------------
 -- "Exposed" is read from the privileges, not from a list: any schema anon or authenticated may use
