@@ -5,6 +5,59 @@
 -- Run it when the queue is empty (after an incremental run): queued events are not counted yet.
 create schema if not exists check_rollups;
 
+-- user_daily_stats recounted from chk_raw / chk_counted (call check_rollups.mismatches() first in the
+-- same transaction: it fills them). Rows only for users that exist.
+create or replace function check_rollups.user_daily_recount()
+returns table (user_id uuid, date date, mashups_created integer, plays_received integer, followers_gained integer)
+language plpgsql
+set search_path = ''
+as $$
+begin
+  return query
+  with d as (
+    select r.user_id, (r."timestamp" at time zone 'UTC')::date as date, 1 as created, 0 as plays, null::text as follower
+    from chk_raw r where r.event_type = 'mashup_created' and r.user_id is not null
+    union all
+    select m.creator_id, (c."timestamp" at time zone 'UTC')::date, 0, 1, null
+    from chk_counted c join public.mashups m on m.id = c.mashup_id where c.event_type = 'mashup_played'
+    union all
+    -- followers_gained: follows in public.follows made that UTC day (the one rule, 20261126055000)
+    select f.creator_id, (f.created_at at time zone 'UTC')::date, 0, 0, f.follower_id::text
+    from public.follows f
+  )
+  select d.user_id, d.date, sum(d.created)::int, sum(d.plays)::int, count(distinct d.follower)::int
+  from d where exists (select 1 from auth.users u where u.id = d.user_id) group by 1, 2;
+end;
+$$;
+
+-- The user_daily_stats rows that differ from the recount, with the user's email (test users' emails
+-- name the test that made them): what to print when mismatches() reports user_daily_stats. Call
+-- after check_rollups.mismatches() in the same transaction. (mashups_created, plays_received,
+-- followers_gained); null = no row.
+create or replace function check_rollups.user_daily_stats_diff()
+returns table (user_id uuid, date date, email text, stored text, recounted text)
+language plpgsql
+set search_path = ''
+as $$
+begin
+  return query
+  with expected as (select * from check_rollups.user_daily_recount()),
+  actual as (
+    select u.user_id, u.date, u.mashups_created, u.plays_received, u.followers_gained from public.user_daily_stats u
+  )
+  select coalesce(e.user_id, a.user_id), coalesce(e.date, a.date),
+         (select au.email::text from auth.users au where au.id = coalesce(e.user_id, a.user_id)),
+         case when a.user_id is null then null
+              else format('(%s, %s, %s)', a.mashups_created, a.plays_received, a.followers_gained) end,
+         case when e.user_id is null then null
+              else format('(%s, %s, %s)', e.mashups_created, e.plays_received, e.followers_gained) end
+  from expected e full join actual a on a.user_id = e.user_id and a.date = e.date
+  where row(e.mashups_created, e.plays_received, e.followers_gained)
+        is distinct from row(a.mashups_created, a.plays_received, a.followers_gained)
+  order by 1, 2;
+end;
+$$;
+
 create or replace function check_rollups.mismatches()
 returns table (rollup text, mismatched bigint)
 language plpgsql
@@ -178,20 +231,9 @@ begin
                                    union all (select * from actual except all select * from expected)) x);
 
   return query
-  with d as (
-    select r.user_id, (r."timestamp" at time zone 'UTC')::date as date, 1 as created, 0 as plays, null::text as follower
-    from chk_raw r where r.event_type = 'mashup_created' and r.user_id is not null
-    union all
-    select m.creator_id, (c."timestamp" at time zone 'UTC')::date, 0, 1, null
-    from chk_counted c join public.mashups m on m.id = c.mashup_id where c.event_type = 'mashup_played'
-    union all
-    -- followers_gained: follows in public.follows made that UTC day (the one rule, 20261126055000)
-    select f.creator_id, (f.created_at at time zone 'UTC')::date, 0, 0, f.follower_id::text
-    from public.follows f
-  ), expected as (
-    select d.user_id, d.date, sum(d.created)::int, sum(d.plays)::int, count(distinct d.follower)::int
-    from d where exists (select 1 from auth.users u where u.id = d.user_id) group by 1, 2
-  ), actual as (
+  with expected as (select r.user_id, r.date, r.mashups_created, r.plays_received, r.followers_gained
+                    from check_rollups.user_daily_recount() r),
+  actual as (
     select u.user_id, u.date, u.mashups_created, u.plays_received, u.followers_gained from public.user_daily_stats u
   )
   select 'user_daily_stats', (select count(*) from ((select * from expected except all select * from actual)

@@ -212,6 +212,7 @@ Deno.test("rollups stay exact with events arriving during the fold and PostgreSQ
       await tx.file(`${ROOT}/bench/exactness.sql`);
       mismatches = [...await tx<{ rollup: string; mismatched: string }[]>`
         select rollup, mismatched from check_rollups.mismatches() where mismatched <> 0`];
+      if (mismatches.length > 0) await printMismatchDetail(tx, mismatches.map((m) => m.rollup), testStart);
       throw new RollBack();
     });
   } catch (e) {
@@ -266,3 +267,40 @@ Deno.test("rollups stay exact with events arriving during the fold and PostgreSQ
   console.log(`fold_under_load: batches ${JSON.stringify(counts)}, plays ${raw}, fold calls ${fold.succeeded} ok / ` +
     `${fold.failedCalls} cut off (first: ${fold.errors[0]}), postgres back after ${Math.round(backAfterMs)} ms, ${strayWrites} stray client writes, runs ${JSON.stringify(byStatus)}`);
 });
+
+/**
+ * What a failed exactness check needs to be understood, printed before anything else runs: the
+ * user_daily_stats rows that differ (key, stored, recounted; the user's email names the test that
+ * made the user), what is still queued (fold queue, follow days), and what else wrote meanwhile:
+ * pg_cron's job runs and aggregation runs since this test began, and the test users this `npm test`
+ * run created so far (the tests that ran before this one). Called inside the check's transaction.
+ */
+async function printMismatchDetail(tx: postgres.TransactionSql, rollups: string[], since: Date) {
+  const show = (title: string, rows: unknown[]) =>
+    console.error(`fold_under_load mismatch detail: ${title}\n${rows.length ? Deno.inspect(rows, { depth: 4 }) : "  (none)"}`);
+  if (rollups.includes("user_daily_stats")) {
+    const diff = await tx`select user_id, date::text, email, stored, recounted from check_rollups.user_daily_stats_diff()`;
+    show("user_daily_stats rows that differ (mashups_created, plays_received, followers_gained)", [...diff]);
+    const users = [...new Set(diff.map((r) => r.user_id as string))];
+    show("follows of those users (as creator)", [...await tx`
+      select creator_id, follower_id, created_at from public.follows where creator_id = any(${users}::uuid[])
+      order by creator_id, created_at`]);
+  }
+  show("queued user days (aggregation.pending_user_days)", [...await tx`select * from aggregation.pending_user_days`]);
+  show("queued events (aggregation.pending_events)", [...await tx`
+    select event_type, count(*)::int as n, min(received_at) as oldest from aggregation.pending_events group by 1`]);
+  show("pg_cron job runs since this test began", [...await tx`
+    select j.jobname, d.status, d.start_time, d.end_time, d.return_message
+    from cron.job_run_details d join cron.job j using (jobid) where d.start_time >= ${since} order by d.start_time`]);
+  show("aggregation runs since this test began, other than the loop's successful ones", [...await tx`
+    select job, status, count(*)::int as n, min(started_at) as first, max(started_at) as last, max(error) as error
+    from aggregation.runs where started_at >= ${since} group by 1, 2 order by 1, 2`]);
+  const runStart = Deno.env.get("TEST_RUN_STARTED_AT");
+  if (runStart) {
+    show("test users created in this npm test run (by the email's label: the tests that ran before)", [...await tx`
+      select regexp_replace(email, '-[0-9a-f]{8}@test[.]local$', '') as label, count(*)::int as users,
+             min(created_at) as first
+      from auth.users where email like '%@test.local' and created_at >= ${runStart}::timestamptz
+      group by 1 order by 3`]);
+  }
+}
