@@ -71,3 +71,32 @@ Deno.test("a follow by event and a follow by table count alike; an unfollow coun
   assertEquals((await summaryOf(byEvent.token)).following, 0);
   assertEquals(await gainedToday(creator.id), 1, "the unfollow left today's gains at once");
 });
+
+Deno.test("a follow moved to another day, or gone with its follower's account, leaves its day and reaches the new one; under a job's lock both days wait for follow-days", async () => {
+  const creator = await createUser("follow-moved-creator");
+  const fans = [await createUser("follow-moved-fan-1"), await createUser("follow-moved-fan-2")];
+  await sql`insert into public.follows ${sql(fans.map((f) => ({ follower_id: f.id, creator_id: creator.id })))}`;
+  const [{ today }] = await sql<{ today: string }[]>`select ((now() at time zone 'UTC')::date)::text as today`;
+  const days = async () =>
+    [...await sql<{ date: string; followers_gained: number }[]>`select date::text, followers_gained
+      from public.user_daily_stats where user_id = ${creator.id} order by date`];
+  assertEquals(await days(), [{ date: today, followers_gained: 2 }]);
+
+  // An operator backdates one follow (as dashboard_export's fixture does) while a job holds the lock:
+  // the update does not wait; the day it left and the day it reached are queued.
+  await sql.begin(async (job) => {
+    await job`select aggregation.lock(true)`;
+    await sql`update public.follows set created_at = '2026-02-01T00:00:00Z'
+              where creator_id = ${creator.id} and follower_id = ${fans[0].id}`;
+    const queued = await sql<{ day: string }[]>`select day::text from aggregation.pending_user_days
+      where user_id = ${creator.id} order by day`;
+    assertEquals(queued.map((q) => q.day), ["2026-02-01", today], "both days are queued for follow-days");
+  });
+  await sql`select aggregation.run_pending_user_days()`; // what pg_cron's follow-days does within the minute
+  assertEquals(await days(), [{ date: "2026-02-01", followers_gained: 1 }, { date: today, followers_gained: 1 }]);
+
+  // The other follower's account is deleted: the follow goes with it, and its day at once.
+  await sql`delete from auth.users where id = ${fans[1].id}`;
+  assertEquals(await days(), [{ date: "2026-02-01", followers_gained: 1 }], "no follow left today, no row of zeros");
+  assertEquals((await summaryOf(creator.token)).followers, 1);
+});
