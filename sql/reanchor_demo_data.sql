@@ -38,7 +38,9 @@ update auth.users set created_at = created_at + make_interval(secs => :age_s),
 commit;
 -- Events moved in place: the rollups start over (their folds only grow) and every UTC day that
 -- has events is recounted from the raw events (only those days: the stack may hold test events
--- years apart).
+-- years apart). user_daily_stats also counts follows (followers_gained: public.follows made that
+-- day), so the user days are the days with events or follows: a follow on a day without events
+-- (an operator's backdated follow, tests/integration/dashboard_export.test.ts's) lost its row here.
 select aggregation.reset_rollups();
 do $$
 declare
@@ -47,7 +49,10 @@ begin
   for v_day in select distinct ("timestamp" at time zone 'UTC')::date from public.analytics_events order by 1 loop
     perform aggregation.mashup_day(v_day);
   end loop;
-  for v_day in select distinct ("timestamp" at time zone 'UTC')::date from public.analytics_events order by 1 loop
+  for v_day in select ("timestamp" at time zone 'UTC')::date from public.analytics_events
+               union
+               select (created_at at time zone 'UTC')::date from public.follows
+               order by 1 loop
     perform aggregation.user_day(v_day);
   end loop;
 end

@@ -10,6 +10,7 @@
 import { assert, assertEquals } from "../_support/assert.ts";
 import { createUser, sql } from "../_support/db.ts";
 import { ENV } from "../_support/env.ts";
+import { printUserDailyDiff, rollupMismatches } from "../_support/exactness.ts";
 import postgres from "postgres";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -210,21 +211,9 @@ Deno.test("rollups stay exact with events arriving during the fold and PostgreSQ
   assertEquals((await sql<{ n: number }[]>`select count(*)::int as n from aggregation.pending_user_days`)[0].n, 0,
     "no follow day is queued");
 
-  // bench/exactness.sql creates check_rollups.mismatches(); loaded in a transaction that is rolled
-  // back, so the stack's database keeps no schema of it (db lint would check it).
-  let mismatches: { rollup: string; mismatched: string }[] = [];
-  class RollBack extends Error {}
-  try {
-    await sql.begin(async (tx) => {
-      await tx.file(`${ROOT}/bench/exactness.sql`);
-      mismatches = [...await tx<{ rollup: string; mismatched: string }[]>`
-        select rollup, mismatched from check_rollups.mismatches() where mismatched <> 0`];
-      if (mismatches.length > 0) await printMismatchDetail(tx, mismatches.map((m) => m.rollup), testStart);
-      throw new RollBack();
-    });
-  } catch (e) {
-    if (!(e instanceof RollBack)) throw e;
-  }
+  // Every rollup of the whole database against a recount (bench/exactness.sql); on a difference the
+  // rows and what ran meanwhile are printed from inside the check's transaction.
+  const mismatches = await rollupMismatches((tx, rollups) => printMismatchDetail(tx, rollups, testStart));
   assertEquals(mismatches, [], "every rollup equals a recount from the raw events");
 
   // Every confirmed batch is stored whole; the rolled back one not at all; a batch the crash cut off
@@ -286,9 +275,8 @@ async function printMismatchDetail(tx: postgres.TransactionSql, rollups: string[
   const show = (title: string, rows: unknown[]) =>
     console.error(`fold_under_load mismatch detail: ${title}\n${rows.length ? Deno.inspect(rows, { depth: 4 }) : "  (none)"}`);
   if (rollups.includes("user_daily_stats")) {
-    const diff = await tx`select user_id, date::text, email, stored, recounted from check_rollups.user_daily_stats_diff()`;
-    show("user_daily_stats rows that differ (mashups_created, plays_received, followers_gained)", [...diff]);
-    const users = [...new Set(diff.map((r) => r.user_id as string))];
+    const diff = await printUserDailyDiff(tx, rollups);
+    const users = [...new Set(diff.map((r) => r.user_id))];
     show("follows of those users (as creator)", [...await tx`
       select creator_id, follower_id, created_at from public.follows where creator_id = any(${users}::uuid[])
       order by creator_id, created_at`]);
