@@ -316,7 +316,7 @@ async function printMismatchDetail(tx: postgres.TransactionSql, rollups: string[
   show("pg_cron job runs since this test began", [...await tx`
     select j.jobname, d.status, d.start_time, d.end_time, d.return_message
     from cron.job_run_details d join cron.job j using (jobid) where d.start_time >= ${since} order by d.start_time`]);
-  show("aggregation runs since this test began, other than the loop's successful ones", [...await tx`
+  show("aggregation runs since this test began, by job and status", [...await tx`
     select job, status, count(*)::int as n, min(started_at) as first, max(started_at) as last, max(error) as error
     from aggregation.runs where started_at >= ${since} group by 1, 2 order by 1, 2`]);
   const runStart = Deno.env.get("TEST_RUN_STARTED_AT");
