@@ -185,7 +185,7 @@ returns void language plpgsql as $$
 begin
   truncate public.mashup_daily_stats, public.user_daily_stats, public.mashup_quarter_hour_stats,
     public.mashup_quarter_hour_breakdowns, public.mashup_play_summaries, public.mashup_daily_retention,
-    public.mashup_lifetime_stats, public.creator_quarter_hour_stats,
+    public.mashup_listeners, public.mashup_lifetime_stats, public.creator_quarter_hour_stats,
     public.creator_daily_breakdowns, aggregation.mashup_daily_listeners, aggregation.play_folds,
     aggregation.creator_daily_followers, aggregation.pending_events, aggregation.backfills;
 end $$;

@@ -134,6 +134,14 @@ begin
 
   return query
   with expected as (
+    select c.mashup_id, c.listener_key, min(c."timestamp") from chk_counted c
+    where c.event_type = 'mashup_played' group by 1, 2
+  ), actual as (select l.mashup_id, l.listener_key, l.first_played_at from public.mashup_listeners l)
+  select 'mashup_listeners', (select count(*) from ((select * from expected except all select * from actual)
+                              union all (select * from actual except all select * from expected)) x);
+
+  return query
+  with expected as (
     select distinct (c."timestamp" at time zone 'UTC')::date, c.mashup_id, c.listener_key from chk_counted c
     where c.event_type = 'mashup_played'
   ), actual as (select l.date, l.mashup_id, l.listener_key from aggregation.mashup_daily_listeners l)

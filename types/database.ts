@@ -251,6 +251,24 @@ export type Database = {
         };
         Relationships: [];
       };
+      mashup_listeners: {
+        Row: {
+          first_played_at: string;
+          listener_key: string;
+          mashup_id: string;
+        };
+        Insert: {
+          first_played_at: string;
+          listener_key: string;
+          mashup_id: string;
+        };
+        Update: {
+          first_played_at?: string;
+          listener_key?: string;
+          mashup_id?: string;
+        };
+        Relationships: [];
+      };
       mashup_play_summaries: {
         Row: {
           completed: boolean;

@@ -52,6 +52,7 @@ async function snapshot(sql: postgres.Sql) {
       "mashup_quarter_hour_breakdowns",
       "mashup_play_summaries",
       "mashup_daily_retention",
+      "mashup_listeners",
       "mashup_lifetime_stats",
     ]
   ) {

@@ -317,7 +317,7 @@ union all select 'qh', to_jsonb(q) from public.mashup_quarter_hour_stats q where
 union all select 'bd', to_jsonb(b) from public.mashup_quarter_hour_breakdowns b where b.mashup_id in (select mashup_id from fx_plays)
 union all select 'ps', to_jsonb(p) from public.mashup_play_summaries p where p.mashup_id in (select mashup_id from fx_plays)
 union all select 'rt', to_jsonb(r) from public.mashup_daily_retention r where r.mashup_id in (select mashup_id from fx_plays)
-union all select 'ls', to_jsonb(l) from aggregation.mashup_daily_listeners l where l.mashup_id in (select mashup_id from fx_plays)
+union all select 'ls', to_jsonb(l) from public.mashup_listeners l where l.mashup_id in (select mashup_id from fx_plays)
 union all select 'lt', to_jsonb(l) from public.mashup_lifetime_stats l where l.mashup_id in (select mashup_id from fx_plays);
 select public.aggregate_mashup_stats(d::date), public.aggregate_user_stats(d::date)
 from generate_series('2026-03-06'::date, '2026-03-10'::date, '1 day') as d;
@@ -333,7 +333,7 @@ select bag_eq($$
   union all select 'bd', to_jsonb(b) from public.mashup_quarter_hour_breakdowns b where b.mashup_id in (select mashup_id from fx_plays)
   union all select 'ps', to_jsonb(p) from public.mashup_play_summaries p where p.mashup_id in (select mashup_id from fx_plays)
   union all select 'rt', to_jsonb(r) from public.mashup_daily_retention r where r.mashup_id in (select mashup_id from fx_plays)
-  union all select 'ls', to_jsonb(l) from aggregation.mashup_daily_listeners l where l.mashup_id in (select mashup_id from fx_plays)
+  union all select 'ls', to_jsonb(l) from public.mashup_listeners l where l.mashup_id in (select mashup_id from fx_plays)
   union all select 'lt', to_jsonb(l) from public.mashup_lifetime_stats l where l.mashup_id in (select mashup_id from fx_plays)
 $$, 'select t, r from fx_snapshot',
   're-running the day functions, the nightly job and the incremental job from scratch gives identical rows (ids too)');
@@ -378,8 +378,8 @@ select results_eq($$
   'a creator reads the rows of their own mashups only, in every per-mashup rollup');
 select results_eq($$ select count(*) > 0, bool_and(user_id = tests.get_supabase_uid('creator_a')) from public.user_daily_stats $$,
   $$ values (true, true) $$, 'a creator reads only their own user_daily_stats');
-select throws_ok('select count(*) from aggregation.mashup_daily_listeners', '42501', null,
-  'a creator cannot read who listened (the listener set)');
+select throws_ok('select count(*) from public.mashup_listeners', '42501', null,
+  'a creator cannot read who listened (mashup_listeners)');
 
 select tests.authenticate_as_anon();
 select results_eq($$

@@ -11,6 +11,7 @@ select is_empty($$
                   'aggregation.recompute_plays(uuid[])'::regprocedure,
                   'aggregation.recompute_mashup_days(uuid[], date[])'::regprocedure,
                   'aggregation.recompute_user_days(uuid[], date[])'::regprocedure,
+                  'aggregation.recompute_lifetime(uuid[])'::regprocedure,
                   'aggregation.run_nightly(date)'::regprocedure,
                   'aggregation.run_incremental(interval, interval, interval, timestamptz, text, boolean)'::regprocedure,
                   'aggregation.fold_breakdowns()'::regprocedure,

@@ -99,8 +99,8 @@ begin
                        union all (select * from a except all select * from e)) x);
 
   return query with e as (
-    select distinct mashup_id, listener_key from fold_raw where event_type = 'mashup_played'),
-  a as (select distinct mashup_id, listener_key from aggregation.mashup_daily_listeners
+    select mashup_id, listener_key, min("timestamp") from fold_raw where event_type = 'mashup_played' group by 1, 2),
+  a as (select mashup_id, listener_key, first_played_at from public.mashup_listeners
         where mashup_id in (select id from public.mashups where title like 'Fold %'))
   select 'lifetime listeners', (select count(*) from ((select * from e except all select * from a)
                                 union all (select * from a except all select * from e)) x);

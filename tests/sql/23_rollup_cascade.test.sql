@@ -34,6 +34,7 @@ select 'quarter_hour_stats' as t, mashup_id as k from public.mashup_quarter_hour
 union all select 'breakdowns', mashup_id from public.mashup_quarter_hour_breakdowns
 union all select 'play_summaries', mashup_id from public.mashup_play_summaries
 union all select 'retention', mashup_id from public.mashup_daily_retention
+union all select 'listeners', mashup_id from public.mashup_listeners
 union all select 'lifetime', mashup_id from public.mashup_lifetime_stats
 union all select 'daily_listeners', mashup_id from aggregation.mashup_daily_listeners
 union all select 'daily_stats', mashup_id from public.mashup_daily_stats;
@@ -44,6 +45,7 @@ returns setof text language sql as $$
     union all select 'breakdowns', mashup_id from public.mashup_quarter_hour_breakdowns
     union all select 'play_summaries', mashup_id from public.mashup_play_summaries
     union all select 'retention', mashup_id from public.mashup_daily_retention
+    union all select 'listeners', mashup_id from public.mashup_listeners
     union all select 'lifetime', mashup_id from public.mashup_lifetime_stats
     union all select 'daily_listeners', mashup_id from aggregation.mashup_daily_listeners
     union all select 'daily_stats', mashup_id from public.mashup_daily_stats) r
@@ -51,7 +53,7 @@ returns setof text language sql as $$
 $$;
 
 select is(array(select pg_temp.rollup_rows_of('eeeeeeee-0000-4000-8000-0000000000c1')),
-  array['breakdowns', 'daily_listeners', 'daily_stats', 'lifetime', 'play_summaries',
+  array['breakdowns', 'daily_listeners', 'daily_stats', 'lifetime', 'listeners', 'play_summaries',
         'quarter_hour_stats', 'retention'],
   'before: the mashup has rows in every per-mashup rollup');
 
@@ -70,6 +72,7 @@ select is(
      union all select 'breakdowns', mashup_id from public.mashup_quarter_hour_breakdowns
      union all select 'play_summaries', mashup_id from public.mashup_play_summaries
      union all select 'retention', mashup_id from public.mashup_daily_retention
+     union all select 'listeners', mashup_id from public.mashup_listeners
      union all select 'lifetime', mashup_id from public.mashup_lifetime_stats
      union all select 'daily_listeners', mashup_id from aggregation.mashup_daily_listeners
      union all select 'daily_stats', mashup_id from public.mashup_daily_stats) x) d),
@@ -98,7 +101,7 @@ select is(
    where c.contype = 'f' and c.confrelid = 'public.mashups'::regclass
      and c.conrelid in ('public.mashup_quarter_hour_stats'::regclass, 'public.mashup_quarter_hour_breakdowns'::regclass,
                         'public.mashup_play_summaries'::regclass, 'public.mashup_daily_retention'::regclass,
-                        'public.mashup_lifetime_stats'::regclass,
+                        'public.mashup_listeners'::regclass, 'public.mashup_lifetime_stats'::regclass,
                         'aggregation.mashup_daily_listeners'::regclass)),
   0, 'the fold''s per-mashup rollups have no per-row foreign-key triggers');
 

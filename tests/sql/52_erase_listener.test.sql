@@ -45,9 +45,8 @@ values (gen_random_uuid(), 'mashup_liked', jsonb_build_object('mashup_id', 'cccc
 select count(*) from (select public.aggregate_mashup_stats(d) from (
   select distinct (e."timestamp" at time zone 'UTC')::date as d from public.analytics_events e
   where e.mashup_id = 'cccccccc-5200-4000-8000-000000000001') days) folded;
-select is((select count(distinct listener_key) from aggregation.mashup_daily_listeners
-           where mashup_id = 'cccccccc-5200-4000-8000-000000000001'),
-  3::bigint, 'three listeners are in the listener set');
+select is((select count(*) from public.mashup_listeners where mashup_id = 'cccccccc-5200-4000-8000-000000000001'),
+  3::bigint, 'three listeners are in mashup_listeners');
 create temporary table lifetime_before on commit drop as
 select * from public.mashup_lifetime_stats where mashup_id = 'cccccccc-5200-4000-8000-000000000001';
 create temporary table daily_before on commit drop as
