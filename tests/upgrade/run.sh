@@ -96,6 +96,13 @@ psql_db -c "
          now() - interval '1 minute', 'sess-after', 'anon-after-' || (i % 11), 'DE', 'desktop'
   from generate_series(1, 40) as i, lateral (select id from public.mashups order by id offset i % 3 limit 1) m" >/dev/null
 if [ -n "$HALF_DONE" ]; then
+  # Listeners the old rollups already know (the events above, folded by the old run), back on the
+  # same mashups the day before: each a new day's listener, none a new lifetime listener.
+  psql_db -c "
+    insert into public.analytics_events (event_type, properties, \"timestamp\", session_id, anonymous_id, country, device)
+    select 'mashup_played', jsonb_build_object('mashup_id', m.id, 'play_id', gen_random_uuid(), 'source', 'direct'),
+           now() - interval '1 day', 'sess-known', 'anon-upgrade-' || (i % 7), 'US', 'mobile'
+    from generate_series(1, 14) as i, lateral (select id from public.mashups order by id offset i % 5 limit 1) m" >/dev/null
   # The half-done plays' played events arrive.
   psql_db -c "
     insert into public.analytics_events (event_type, properties, \"timestamp\", anonymous_id, country, device)
