@@ -21,7 +21,9 @@
 -- in the slot that is not filling takes that slot first, without switching. Every event in either
 -- slot is folded exactly once: a slot is only emptied by the run that copied it, in one
 -- transaction. The fold is order-free (counts add, sets insert, plays fold by min/max/or), so an
--- event folded a run later counts the same.
+-- event folded a run later counts the same. After a crash the sequence may resume up to 32 values
+-- ahead (PostgreSQL logs sequences ahead), which can switch the filling slot without a run: nothing
+-- is lost either way, since a run takes whichever slot is not filling when it holds events.
 --
 -- Everything else reads and deletes through the parent (day rebuilds, erasure, is_final), so both
 -- slots count as queued, as before.
