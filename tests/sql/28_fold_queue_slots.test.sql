@@ -2,12 +2,13 @@
 -- switches the slot, takes the other one whole and empties it; what lies past its window goes back
 -- and a later run takes it; an event that lands in a slot after its run emptied it (a statement
 -- that read the slot number just before the switch) is taken by the run after next; a failed run
--- keeps its slot, and the next run takes it first. Each event is folded exactly once, checked on the
+-- keeps its slot, and the next run takes it first; a slot switched without a run (after a crash)
+-- loses nothing. Each event is folded exactly once, checked on the
 -- fixture mashup's counts.
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(17);
+select plan(19);
 
 select tests.create_supabase_user('slots creator');
 insert into public.mashups (id, creator_id, title, duration_seconds)
@@ -78,7 +79,17 @@ select is(tests.queued(tests.filling_slot()), 1, 'what is filling waits');
 select aggregation.run_incremental(p_lag => '0', p_max_window => '100 years', p_wait => true);
 select is(tests.plays(), 12, 'and the run after takes it');
 
--- 5. A failed run keeps its slot: its TRUNCATE rolls back with it.
+-- 5. The filling slot switched without a run (a crash: the sequence resumes up to 32 values ahead):
+-- both slots hold events; the runs take them all, each once.
+select tests.store_plays(2);
+select setval('aggregation.pending_events_slot', (select last_value + 1 from aggregation.pending_events_slot), true);
+select tests.store_plays(3);
+select is(tests.queued(0) + tests.queued(1), 5, 'events wait in both slots');
+select aggregation.run_incremental(p_lag => '0', p_max_window => '100 years', p_wait => true);
+select aggregation.run_incremental(p_lag => '0', p_max_window => '100 years', p_wait => true);
+select is(tests.plays(), 17, 'two runs take both slots, each event once');
+
+-- 6. A failed run keeps its slot: its TRUNCATE rolls back with it.
 create function tests.fail_fold() returns trigger language plpgsql as
   $$ begin raise exception 'induced failure for the test'; end $$;
 create trigger fail_fold before insert or update on public.mashup_lifetime_stats
@@ -92,7 +103,7 @@ select is((select count(*)::int from aggregation.pending_events where mashup_id 
   'and its events are still queued');
 drop trigger fail_fold on public.mashup_lifetime_stats;
 select aggregation.run_incremental(p_lag => '0', p_max_window => '100 years', p_wait => true);
-select is(tests.plays(), 17, 'the next run takes them, once');
+select is(tests.plays(), 22, 'the next run takes them, once');
 
 select * from finish();
 rollback;
