@@ -86,27 +86,21 @@ language plpgsql
 security invoker
 set search_path = ''
 as $$
+declare
+  v_slot smallint := (select s.last_value from aggregation.pending_events_slot s) % 2;
 begin
-  -- Straight into the filling slot's table (no tuple routing per row).
-  if (select s.last_value from aggregation.pending_events_slot s) % 2 = 0 then
-    insert into aggregation.pending_events_slot0
-      (id, event_type, "timestamp", received_at, mashup_id, listener_key, user_id, source, country, device,
-       play_id, position_seconds, creator_id, slot)
-    select f.id, f.event_type, f."timestamp", f.received_at, f.mashup_id, f.listener_key, f.user_id, f.source,
-           f.country, f.device, f.play_id, f.position_seconds, f.creator_id, 0
-    from new_rows n
-    cross join lateral aggregation.fold_columns(n) f
-    where n.event_code in ('a', 'b', 'c', 'd', 'e', 'i', 'f', 'g', 'j');
-  else
-    insert into aggregation.pending_events_slot1
-      (id, event_type, "timestamp", received_at, mashup_id, listener_key, user_id, source, country, device,
-       play_id, position_seconds, creator_id, slot)
-    select f.id, f.event_type, f."timestamp", f.received_at, f.mashup_id, f.listener_key, f.user_id, f.source,
-           f.country, f.device, f.play_id, f.position_seconds, f.creator_id, 1
-    from new_rows n
-    cross join lateral aggregation.fold_columns(n) f
-    where n.event_code in ('a', 'b', 'c', 'd', 'e', 'i', 'f', 'g', 'j');
-  end if;
+  -- Straight into the filling slot's table (no tuple routing per row); the transition table is
+  -- visible to the dynamic statement.
+  execute format(
+    'insert into aggregation.%I
+       (id, event_type, "timestamp", received_at, mashup_id, listener_key, user_id, source, country, device,
+        play_id, position_seconds, creator_id, slot)
+     select f.id, f.event_type, f."timestamp", f.received_at, f.mashup_id, f.listener_key, f.user_id, f.source,
+            f.country, f.device, f.play_id, f.position_seconds, f.creator_id, %s
+     from new_rows n
+     cross join lateral aggregation.fold_columns(n) f
+     where n.event_code in (''a'', ''b'', ''c'', ''d'', ''e'', ''i'', ''f'', ''g'', ''j'')',
+    'pending_events_slot' || v_slot, v_slot);
   return null;
 end;
 $$;
@@ -139,25 +133,15 @@ begin
   end if;
   -- Waits for the transactions still writing into the slot: every event it holds is taken once
   -- they commit, none that could still roll back.
-  if v_slot = 0 then
-    lock table aggregation.pending_events_slot0 in access exclusive mode;
-    insert into aggregation.fold_batch
-      (id, event_type, "timestamp", received_at, mashup_id, listener_key, user_id, source, country, device,
-       play_id, position_seconds, creator_id)
-    select q.id, q.event_type, q."timestamp", q.received_at, q.mashup_id, q.listener_key, q.user_id, q.source,
-           q.country, q.device, q.play_id, q.position_seconds, q.creator_id
-    from aggregation.pending_events_slot0 q;
-    truncate aggregation.pending_events_slot0;
-  else
-    lock table aggregation.pending_events_slot1 in access exclusive mode;
-    insert into aggregation.fold_batch
-      (id, event_type, "timestamp", received_at, mashup_id, listener_key, user_id, source, country, device,
-       play_id, position_seconds, creator_id)
-    select q.id, q.event_type, q."timestamp", q.received_at, q.mashup_id, q.listener_key, q.user_id, q.source,
-           q.country, q.device, q.play_id, q.position_seconds, q.creator_id
-    from aggregation.pending_events_slot1 q;
-    truncate aggregation.pending_events_slot1;
-  end if;
+  execute format('lock table aggregation.%I in access exclusive mode', 'pending_events_slot' || v_slot);
+  execute format(
+    'insert into aggregation.fold_batch
+       (id, event_type, "timestamp", received_at, mashup_id, listener_key, user_id, source, country, device,
+        play_id, position_seconds, creator_id)
+     select q.id, q.event_type, q."timestamp", q.received_at, q.mashup_id, q.listener_key, q.user_id, q.source,
+            q.country, q.device, q.play_id, q.position_seconds, q.creator_id
+     from aggregation.%I q', 'pending_events_slot' || v_slot);
+  execute format('truncate aggregation.%I', 'pending_events_slot' || v_slot);
   return v_slot;
 end;
 $$;
