@@ -11,7 +11,7 @@
 --   1. switches the filling slot (`nextval`): new events go to the other slot from now on;
 --   2. locks the slot it switched away from (ACCESS EXCLUSIVE): it waits for the transactions
 --      still writing into it, so it takes every event of that slot once they commit, and none that
---      could still roll back;
+--      could still roll back (for half a second at most: then it gives up, see take_queue_slot);
 --   3. copies the slot into the run's scratch batch and empties it with TRUNCATE;
 --   4. puts back (into the filling slot) the events outside its window (p_lag, p_until,
 --      p_max_window: the window is unchanged), which a later run takes.
@@ -115,11 +115,18 @@ $$;
 --   the next run.
 -- The check takes no lock that writers wait for; the ACCESS EXCLUSIVE lock is only ever taken on a
 -- slot that is not filling, so storing events never waits for a run.
+-- A transaction that keeps the slot for more than half a second after the switch makes the run give
+-- up (returns null; run_incremental logs it as skipped): the run holds aggregation.lock() meanwhile,
+-- and that transaction may be waiting for it (a script or a test that stores events and then runs a
+-- job in the same transaction). Under PostgreSQL's deadlock_timeout (1 s), so the run gives up before
+-- any deadlock check could pick the other transaction as the victim. The slot keeps its events and
+-- the next run takes it first. (Storing a batch takes milliseconds: the wait is normally that.)
 create function aggregation.take_queue_slot()
 returns smallint
 language plpgsql
 security invoker
 set search_path = ''
+set lock_timeout = '500ms'
 as $$
 declare
   v_filling smallint := (select s.last_value from aggregation.pending_events_slot s) % 2;
@@ -133,7 +140,11 @@ begin
   end if;
   -- Waits for the transactions still writing into the slot: every event it holds is taken once
   -- they commit, none that could still roll back.
-  execute format('lock table aggregation.%I in access exclusive mode', 'pending_events_slot' || v_slot);
+  begin
+    execute format('lock table aggregation.%I in access exclusive mode', 'pending_events_slot' || v_slot);
+  exception when lock_not_available then
+    return null;
+  end;
   execute format(
     'insert into aggregation.fold_batch
        (id, event_type, "timestamp", received_at, mashup_id, listener_key, user_id, source, country, device,
@@ -188,7 +199,14 @@ begin
     select w.received_through into v_wm from aggregation.watermarks w where w.job = p_job;
 
     perform aggregation.fold_reset();
-    perform aggregation.take_queue_slot();
+    if aggregation.take_queue_slot() is null then
+      insert into aggregation.runs (job, status, started_at, finished_at, duration_ms, error)
+      values (p_job, 'skipped', v_started, clock_timestamp(),
+              round(extract(epoch from clock_timestamp() - v_started) * 1000, 1),
+              'a transaction still writing into the queue slot kept it for more than 0.5 s; the next run takes it')
+      returning id into v_run;
+      return v_run;
+    end if;
     -- The window, as before: received before least(now() - p_lag, p_until), at most p_max_window
     -- after the oldest. What the slot held past it goes back to the queue for a later run.
     select min(b.received_at) into v_oldest from aggregation.fold_batch b;
