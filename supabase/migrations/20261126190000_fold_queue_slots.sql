@@ -125,7 +125,7 @@ as $$
 declare
   v_filling smallint := nextval('aggregation.pending_events_slot') % 3;
   v_slot smallint;
-  v_left smallint[] := '{}';
+  v_left smallint[] := '{}'::smallint[];
 begin
   foreach v_slot in array array[(v_filling + 1) % 3, (v_filling + 2) % 3]::smallint[] loop
     begin
