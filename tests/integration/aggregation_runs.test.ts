@@ -1,8 +1,7 @@
 // The aggregation jobs' documented behaviour (docs/aggregation.md), each on a job name of its own so
 // the stack's pg_cron job and its watermark are never moved: the incremental run logs `skipped`
 // while another writer holds the lock, takes what arrived up to 30 s before now, catches up in
-// steps of 6 hours of arrivals, waits for a transaction still storing into the queue slot it takes
-// (while storing never waits for it);
+// steps of 6 hours of arrivals;
 // a backfill reports its progress day by day and stops at the day that fails, keeping the days
 // before it.
 import { assert, assertEquals } from "../_support/assert.ts";
@@ -83,89 +82,6 @@ Deno.test("incremental: after an outage it catches up in steps of at most 6 hour
   assertEquals(Number(second.events_read), 1, "the next run takes the rest");
   const [{ plays }] = await sql<{ plays: string }[]>`select plays from public.mashup_lifetime_stats where mashup_id = ${mashup}`;
   assertEquals(Number(plays), 3, "each event folded once");
-});
-
-Deno.test("incremental: a run waits for a transaction still storing events into the slot it takes; storing never waits for the run", async () => {
-  const creator = await createUser(`slots-${run}`);
-  const [{ id: mashup }] = await sql<{ id: string }[]>`insert into public.mashups (creator_id, title, duration_seconds)
-    values (${creator.id}, 'slot mix', 120) returning id`;
-  const job = `test-slots-${run}`;
-  const store = (n: number, label: string) =>
-    sql`insert into public.analytics_events (event_type, properties, "timestamp", session_id, received_at)
-      select 'mashup_played', jsonb_build_object('mashup_id', ${mashup}::uuid), now() - interval '1 minute',
-             ${label} || g, now() - interval '1 minute'
-      from generate_series(1, ${n}::int) as g`;
-  // A writer stores 4 events in the filling slot and has not committed yet.
-  const writer = await sql.reserve();
-  await writer`begin`;
-  await writer`insert into public.analytics_events (event_type, properties, "timestamp", session_id, received_at)
-    select 'mashup_played', jsonb_build_object('mashup_id', ${mashup}::uuid), now() - interval '1 minute',
-           'sess-open-' || g, now() - interval '1 minute'
-    from generate_series(1, 4) as g`;
-  const taking = sql<{ id: string }[]>`select aggregation.run_incremental(p_lag => '0', p_max_window => '100 years',
-    p_job => ${job}, p_wait => true) as id`.execute();
-  let waiting = false;
-  for (let i = 0; i < 100 && !waiting; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
-      where wait_event_type = 'Lock' and query like '%run_incremental%' and pid <> pg_backend_pid()`;
-    waiting = n > 0;
-  }
-  // Meanwhile events are stored without waiting for the run (a lock wait would fail the insert).
-  await sql.begin(async (tx) => {
-    await tx`set local lock_timeout = '2s'`;
-    await tx`insert into public.analytics_events (event_type, properties, "timestamp", session_id, received_at)
-      values ('mashup_played', jsonb_build_object('mashup_id', ${mashup}::uuid), now() - interval '1 minute',
-              'sess-meanwhile', now() - interval '1 minute')`;
-  });
-  await writer`commit`;
-  writer.release();
-  const [{ id }] = await taking;
-  const [r] = await sql<Run[]>`select status, window_start, window_end, started_at, error from aggregation.runs where id = ${id}`;
-  assert(waiting, "the run waited for the open transaction");
-  assertEquals(r.status, "succeeded", r.error ?? "");
-  await store(2, "sess-after-");
-  for (let i = 0; i < 2; i++) {
-    await sql`select aggregation.run_incremental(p_lag => '0', p_max_window => '100 years', p_job => ${job}, p_wait => true)`;
-  }
-  const [{ plays }] = await sql<{ plays: string }[]>`select plays from public.mashup_lifetime_stats where mashup_id = ${mashup}`;
-  assertEquals(Number(plays), 7, "the open transaction's 4 events, the one stored meanwhile and 2 after: each folded once");
-});
-
-Deno.test("incremental: a transaction that keeps a queue slot and then waits for the aggregation lock: the run leaves that slot to the next run, no deadlock; the transaction's own run takes its events", async () => {
-  const creator = await createUser(`slot-held-${run}`);
-  const [{ id: mashup }] = await sql<{ id: string }[]>`insert into public.mashups (creator_id, title, duration_seconds)
-    values (${creator.id}, 'held slot mix', 120) returning id`;
-  const job = `test-slot-held-${run}`;
-  // A script that stores events, then runs the job in the same transaction.
-  const writer = await sql.reserve();
-  await writer`begin`;
-  await writer`insert into public.analytics_events (event_type, properties, "timestamp", session_id, received_at)
-    select 'mashup_played', jsonb_build_object('mashup_id', ${mashup}::uuid), now() - interval '1 minute',
-           'sess-held-' || g, now() - interval '1 minute'
-    from generate_series(1, 3) as g`;
-  // Meanwhile a run switches the slot and waits for the writer's...
-  const other = sql<{ id: string }[]>`select aggregation.run_incremental(p_lag => '0', p_max_window => '100 years',
-    p_job => ${job}, p_wait => true) as id`.execute();
-  for (let i = 0; i < 100; i++) {
-    const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
-      where wait_event_type = 'Lock' and query like '%run_incremental%' and pid <> pg_backend_pid()`;
-    if (n > 0) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  // ... while the writer's own run waits for the aggregation lock that run holds.
-  await writer`select aggregation.run_incremental(p_lag => '0', p_max_window => '100 years', p_job => ${job}, p_wait => true)`;
-  await writer`commit`;
-  writer.release();
-  const [{ id }] = await other;
-  const [r] = await sql<Run[]>`select status, window_start, window_end, started_at, error from aggregation.runs where id = ${id}`;
-  assertEquals(r.status, "succeeded", r.error ?? "");
-  assert(/^queue slot \d kept by a transaction for more than 0\.5 s: left for the next run$/.test(r.error ?? ""), r.error ?? "");
-  for (let i = 0; i < 2; i++) {
-    await sql`select aggregation.run_incremental(p_lag => '0', p_max_window => '100 years', p_job => ${job}, p_wait => true)`;
-  }
-  const [{ plays }] = await sql<{ plays: string }[]>`select plays from public.mashup_lifetime_stats where mashup_id = ${mashup}`;
-  assertEquals(Number(plays), 3, "the writer's events, folded once");
 });
 
 Deno.test("backfill: progress per day, stops at the failing day with it in the error, keeps the days before", async () => {

@@ -14,8 +14,8 @@ select results_eq($$ select schedule, command from cron.job where jobname = 'agg
   $$ values ('0 2 * * *'::text, 'select aggregation.run_nightly()'::text) $$,
   'the plan''s nightly job runs at 02:00 UTC');
 select results_eq($$ select schedule, command from cron.job where jobname = 'aggregate-incremental' $$,
-  $$ values ('*/5 * * * *'::text, 'select aggregation.run_incremental(p_lag => ''0 seconds'')'::text) $$,
-  'the incremental job runs every 5 minutes, without a lag (the queue takes only committed events)');
+  $$ values ('*/5 * * * *'::text, 'select aggregation.run_incremental()'::text) $$,
+  'the incremental job runs every 5 minutes');
 
 -- Fixture ------------------------------------------------------------------------------------------
 -- Fixed dates in March 2026: keep them inside the retention horizon and their month's raw partition

@@ -61,16 +61,6 @@ if [ "$FOLD_FIRST" -gt 20261126020000 ]; then
     from generate_series(1, 30) as i, lateral (select id from public.mashups order by id offset i % 4 limit 1) m" >/dev/null
   psql_db -c "select aggregation.run_incremental(p_lag => '0', p_wait => true)" >/dev/null
 fi
-QUEUED=
-if [ "$FOLD_FIRST" -ge 20261126190000 ]; then
-  # Events still queued when the queue moves into its two slots (20261126190000): kept, folded once.
-  QUEUED=25
-  psql_db -c "
-    insert into public.analytics_events (event_type, properties, \"timestamp\", anonymous_id, country, device)
-    select 'mashup_played', jsonb_build_object('mashup_id', m.id, 'play_id', gen_random_uuid(), 'source', 'direct'),
-           now() - interval '1 minute', 'anon-queued-' || i, 'FR', 'desktop'
-    from generate_series(1, $QUEUED) as i, lateral (select id from public.mashups order by id offset i % 3 limit 1) m" >/dev/null
-fi
 before=$(psql_db -Atc "select count(*) || ' events, ' || (select count(*) from public.mashup_daily_stats) || ' daily rows' from public.analytics_events")
 
 for f in "$ROOT"/supabase/migrations/*.sql; do
@@ -80,11 +70,6 @@ for f in "$ROOT"/supabase/migrations/*.sql; do
   out=$(psql_db -f "$f" 2>&1) || { echo "upgrade: migration $(basename "$f") failed:"; echo "$out" | grep -m3 ERROR; exit 1; }
 done
 
-if [ -n "$QUEUED" ]; then
-  queued=$(psql_db -Atc "select count(*) from aggregation.pending_events where listener_key like 'a:anon-queued-%'")
-  if [ "$queued" != "$QUEUED" ]; then echo "upgrade: $queued of $QUEUED queued events left in the queue after the upgrade"; exit 1; fi
-  psql_db -c "select aggregation.run_incremental(p_lag => '0', p_wait => true)" >/dev/null
-fi
 psql_db -f "$ROOT/bench/exactness.sql" >/dev/null
 bad=$(psql_db -Atc "select rollup || ': ' || mismatched from check_rollups.mismatches() where mismatched <> 0")
 if [ -n "$bad" ]; then echo "upgrade: rollups differ from the raw events after the upgrade:"; echo "$bad"; exit 1; fi
@@ -123,4 +108,4 @@ if [ -n "$HALF_DONE" ]; then
     echo "upgrade: the half-done plays: $summarized of 30 summarized with their heartbeats, $waiting still waiting"; exit 1
   fi
 fi
-echo "upgrade from $FOLD_FIRST: ok ($before before; every rollup exact after the upgrade and after a new incremental run${HALF_DONE:+; 30 half-done plays completed}${QUEUED:+; $QUEUED events queued at the upgrade folded once})"
+echo "upgrade from $FOLD_FIRST: ok ($before before; every rollup exact after the upgrade and after a new incremental run${HALF_DONE:+; 30 half-done plays completed})"
