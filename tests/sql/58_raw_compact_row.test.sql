@@ -99,9 +99,7 @@ select is_empty($$
   select f.* from aggregation.raw_events_for_fold f join written w using (id)
   where f.event_type in ('mashup_played', 'mashup_play_progress', 'mashup_play_ended', 'mashup_liked',
                          'mashup_shared', 'comment_posted', 'mashup_exported', 'mashup_created', 'user_followed')
-  except select q.id, q.event_type, q."timestamp", q.received_at, q.mashup_id, q.listener_key, q.user_id, q.source,
-                q.country, q.device, q.play_id, q.position_seconds, q.creator_id
-         from aggregation.pending_events q join written w using (id)
+  except select q.* from aggregation.pending_events q join written w using (id)
 $$, 'the day rebuilds'' view reads the same columns as the queue (for the types the rollups count)');
 
 -- COPY into the view: the same split, one claim per id (a duplicate inside the COPY and a resend of
