@@ -194,9 +194,14 @@ begin
                               union all (select * from actual except all select * from expected)) x);
 
   return query
-  with expected as (
-    select distinct (c."timestamp" at time zone 'UTC')::date, c.mashup_id, c.listener_key from chk_counted c
+  with days as (
+    select distinct (c."timestamp" at time zone 'UTC')::date as date, c.mashup_id, c.listener_key,
+           (min(c."timestamp") over (partition by c.mashup_id, c.listener_key) at time zone 'UTC')::date as first_day
+    from chk_counted c
     where c.event_type = 'mashup_played'
+  ), expected as (
+    -- The days after each listener's first day (20261126210000): the first day is the lifetime row's.
+    select d.date, d.mashup_id, d.listener_key from days d where d.date > d.first_day
   ), actual as (select l.date, l.mashup_id, l.listener_key from aggregation.mashup_daily_listeners l)
   select 'mashup_daily_listeners', (select count(*) from ((select * from expected except all select * from actual)
                                     union all (select * from actual except all select * from expected)) x);

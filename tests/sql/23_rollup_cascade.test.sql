@@ -27,7 +27,16 @@ from (values ('eeeeeeee-0000-4000-8000-0000000000c1'::uuid), ('eeeeeeee-0000-400
      generate_series(1, 3) p (n),
      (values ('mashup_played', interval '0'), ('mashup_play_progress', interval '30 seconds'),
              ('mashup_liked', interval '40 seconds')) e (t, o);
+-- One listener comes back the next day: a row of the day set (it keeps only days after a
+-- listener's first day, 20261126210000).
+insert into public.analytics_events (id, event_type, properties, "timestamp", anonymous_id, country, device)
+select gen_random_uuid(), 'mashup_played',
+       jsonb_build_object('mashup_id', m.id, 'play_id', md5(m.id::text || 'next-day')::uuid, 'source', 'direct'),
+       '2026-03-11 09:00+00', 'fan-1', 'DE', 'mobile'
+from (values ('eeeeeeee-0000-4000-8000-0000000000c1'::uuid), ('eeeeeeee-0000-4000-8000-0000000000c2'),
+             ('eeeeeeee-0000-4000-8000-0000000000c3')) m (id);
 select aggregation.mashup_day('2026-03-10');
+select aggregation.mashup_day('2026-03-11');
 
 create temporary table rollup_rows on commit drop as
 select 'quarter_hour_stats' as t, mashup_id as k from public.mashup_quarter_hour_stats
