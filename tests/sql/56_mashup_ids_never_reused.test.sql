@@ -3,7 +3,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(11);
+select plan(16);
 -- Fixed dates in March 2026: keep them inside the raw-event retention horizon, with their month's
 -- partition, whatever today's date (issue 11).
 update raw_events.settings set retention_months = 1200;
@@ -51,7 +51,25 @@ select throws_ok($$ insert into public.mashups (id, creator_id, title, duration_
 select throws_ok($$ update public.mashups set id = 'eeeeeeee-0000-4000-8000-00000000000a'
                     where creator_id = tests.get_supabase_uid('taker') $$, '23505', null,
   'nor can a mashup be moved onto it');
+-- nor can the service role move a mashup onto a fresh id or to another creator: the rollups are
+-- keyed by both (20261126210200)
+insert into public.mashups (id, creator_id, title, duration_seconds)
+values ('eeeeeeee-0000-4000-8000-00000000000b', tests.get_supabase_uid('taker'), 'Taker mix', 120);
+select throws_ok($$ update public.mashups set creator_id = tests.get_supabase_uid('owner')
+                    where id = 'eeeeeeee-0000-4000-8000-00000000000b' $$, '42501', 'a mashup''s id and creator never change (mashup eeeeeeee-0000-4000-8000-00000000000b)',
+  'the service role cannot give a mashup to another creator');
+select throws_ok($$ update public.mashups set id = 'eeeeeeee-0000-4000-8000-0000000000fd'
+                    where id = 'eeeeeeee-0000-4000-8000-00000000000b' $$, '42501', 'a mashup''s id and creator never change (mashup eeeeeeee-0000-4000-8000-00000000000b)',
+  'nor move it onto a fresh id');
+select lives_ok($$ update public.mashups set creator_id = creator_id, title = 'Taker mix (edit)', duration_seconds = 150
+                   where id = 'eeeeeeee-0000-4000-8000-00000000000b' $$,
+  'an update that keeps id and creator goes through');
 select tests.clear_authentication();
+select throws_ok($$ update public.mashups set creator_id = tests.get_supabase_uid('owner')
+                    where id = 'eeeeeeee-0000-4000-8000-00000000000b' $$, '42501', 'a mashup''s id and creator never change (mashup eeeeeeee-0000-4000-8000-00000000000b)',
+  'nor can the database owner');
+select results_eq($$ select creator_id, title from public.mashups where id = 'eeeeeeee-0000-4000-8000-00000000000b' $$,
+  $$ values (tests.get_supabase_uid('taker'), 'Taker mix (edit)'::text) $$, 'the mashup keeps its creator');
 
 -- so the rollups never give the taker the Japanese listener
 select aggregation.mashup_day('2026-03-10');
