@@ -296,7 +296,9 @@ declare_postgres() {
   # cost in write throughput. On the command line, so existing data directories get it too.
   # wal_level = logical: the raw-event publication (migration *_raw_events_publication.sql) can only
   # be subscribed to with it (tests/integration/replication.test.ts); hosted Supabase has it.
-  PART_CMD[postgres]="$PG_BIN/postgres -D $PGDATA -c checkpoint_timeout=30s -c max_wal_size=512MB -c wal_level=logical"
+  # port: the data directory's postgresql.conf keeps the port it was created on; the command line
+  # wins, so a checkout whose stack is moved to another STACK_PORT (after npm stop) comes up there.
+  PART_CMD[postgres]="$PG_BIN/postgres -D $PGDATA -c port=$PG_PORT -c checkpoint_timeout=30s -c max_wal_size=512MB -c wal_level=logical"
   PART_LOG[postgres]="$PG_LOG"
   PART_STOPSIGNAL[postgres]=INT
   if [ "$(id -u)" = 0 ]; then PART_USER[postgres]=postgres; fi

@@ -60,8 +60,24 @@ Deno.test("several writers incrementing while syncs run: Postgres totals equal t
   let follows = 0;
   let done = false;
 
+  let syncs = 0;
+  let functionSyncs = 0;
+  let movedDuringWrites = 0;
+  // The writes must overlap the syncs, whatever the machine's speed: writer 0 lets batches 10 and
+  // 20 wait until 1 and 2 batches have been moved, and its finish until 3 have been and a sync ran
+  // through the function. Each wait is reachable (the events it just tracked must be moved by a run
+  // that ends while the writers are still writing, and the syncers loop until they are done), so
+  // only a sync that moves nothing or fails can time it out.
+  const syncsReached = async (moves: number, throughFunction = 0) => {
+    const deadline = Date.now() + 60_000;
+    while (movedDuringWrites < moves || functionSyncs < throughFunction || syncs < 4 * throughFunction) {
+      assert(Date.now() < deadline, `the syncs did not progress while the writes waited (moved ${movedDuringWrites})`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
   const writer = async (w: number) => {
     for (let b = 0; b < 30; b++) {
+      if (w === 0 && b > 0 && b % 10 === 0) await syncsReached(b / 10);
       const batch: TestEvent[] = [];
       for (let i = 0; i < 1 + ((w * 7 + b * 3) % 9); i++) {
         const type = TYPES[(w + b + i) % TYPES.length];
@@ -78,16 +94,15 @@ Deno.test("several writers incrementing while syncs run: Postgres totals equal t
       }
       await track(batch);
     }
+    if (w === 0) await syncsReached(3, 1);
   };
-  let syncs = 0;
-  let functionSyncs = 0;
-  let movedDuringWrites = 0;
   const syncer = async () => {
     while (!done) {
       if (syncs % 4 === 3) {
         const r = await invokeSync(SERVICE_KEY);
         assertEquals(r.status, 200, JSON.stringify(r.body));
         functionSyncs++;
+        if (!done) movedDuringWrites += r.body.sync.batches;
       } else {
         // Small batches: many move/apply rounds while the writers are still writing.
         const r = await syncRealtime(redis, service, { batchSize: 7 });
@@ -96,7 +111,7 @@ Deno.test("several writers incrementing while syncs run: Postgres totals equal t
       syncs++;
     }
   };
-  const writers = Promise.all([0, 1, 2, 3, 4].map(writer)).then(() => (done = true));
+  const writers = Promise.all([0, 1, 2, 3, 4].map(writer)).finally(() => (done = true));
   await Promise.all([writers, syncer(), syncer()]);
   await syncRealtime(redis, service);
 
