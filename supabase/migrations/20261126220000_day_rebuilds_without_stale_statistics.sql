@@ -8,9 +8,9 @@
 -- Measured on the 1M bench database (backfill of 7 days, ANALYZE, then the whole backfill): 100 s
 -- instead of 17 s, 79 s of it in fold_day_unique_plays, up to 2 s for one day of 1,671 mashups.
 --
--- fold_day_unique_plays: the batch is filtered on "timestamp" (its own statistics, taken right
--- after it is filled, see the estimate; the UTC date of an expression had a default 0.5 %), the day's
--- rows and the recounted listeners meet in one union and group (no self-join), and the function
+-- fold_day_unique_plays: the batch is filtered on "timestamp", which its statistics (taken right
+-- after it is filled) estimate well, where an expression's UTC date got a default 0.5 %; the day's
+-- rows and the recounted listeners meet in one union and group (no self-join); and the function
 -- plans without nested loops: its one join, the day's rows against the recount, is then a hash
 -- join whatever the estimates. The mashup existence check is gone: only mashup_daily_stats rows
 -- are updated, and they exist only for existing mashups (foreign key).
