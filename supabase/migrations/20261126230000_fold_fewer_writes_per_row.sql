@@ -1,4 +1,4 @@
--- The fold writes three of its rollups, and the lifetime listener set, with less work per row
+-- The fold writes its per-mashup rollups and the lifetime listener set with less work per row
 -- (issue 10).
 --
 --   * A new listener's row in public.mashup_listeners is a plain INSERT, not INSERT ... ON CONFLICT
@@ -6,24 +6,29 @@
 --     `known_first` join); the speculative insertion probed the same key again. The rows it inserts
 --     are one per (mashup, listener) (the batch's first day) and none of them is in the set in the
 --     statement's snapshot; only aggregation jobs write the set, one at a time under
---     aggregation.lock(), so no other transaction inserts them meanwhile.
---   * public.mashup_lifetime_stats, public.creator_quarter_hour_stats and public.mashup_daily_retention
---     are written with MERGE instead of INSERT ... ON CONFLICT DO UPDATE. Both probe the primary key
---     and then update in place or insert; ON CONFLICT also locked each existing row before updating
---     it (a WAL record and a page write more per row). The same reasons make it safe: one writer
---     at a time, under aggregation.lock(). MERGE is planned like a join, so it is used only where
---     the primary key is the table's only index: a join on the key has no other index to choose.
---     (The other rollups keep ON CONFLICT: mashup_quarter_hour_stats and the breakdowns also have
---     an index on the bucket alone, and with today's bucket beyond the statistics the planner
---     probed that index, which holds every mashup's row of the bucket: 3 s instead of 50 ms.)
---     MERGE has no RETURNING in PostgreSQL 15: rows a negative delta (a day recount, a play moved
---     to another bucket) may have emptied are deleted by a second statement, among the keys that
---     had a negative delta; keys are inserted only with something to count.
+--     aggregation.lock(), so no other transaction inserts them meanwhile. The batch's listeners are
+--     taken in the set's key order, so its probes walk the index in order.
+--   * mashup_quarter_hour_stats, mashup_quarter_hour_breakdowns, mashup_lifetime_stats,
+--     creator_quarter_hour_stats and mashup_daily_retention are written with MERGE instead of
+--     INSERT ... ON CONFLICT DO UPDATE, in key order. Both probe the primary key and then update in
+--     place or insert; ON CONFLICT also locked each existing row before updating it (a WAL record
+--     and a page write more per row). Safe for the same reason: one writer at a time, under
+--     aggregation.lock(). MERGE is planned like a join, so it is used only where no other index can
+--     serve a join on the key: the bucket-only indexes of the two quarter-hour rollups become
+--     partial in 20261126230100 (with today's bucket beyond the statistics the planner probed them,
+--     which hold every mashup's row of the bucket: 3 s instead of ~50 ms a run). mashup_daily_stats,
+--     user_daily_stats and creator_daily_breakdowns keep ON CONFLICT (indexes on the day alone that
+--     serve reads by day). MERGE has no RETURNING in PostgreSQL 15: rows a negative delta (a day
+--     recount, a play moved to another bucket) may have emptied are deleted by a second statement,
+--     among the keys that had a negative delta; keys are inserted only with something to count.
 --
--- Measured (bench15, 1M events and the bench's later data, 50k-event runs of 3 events per play,
--- old and new functions alternating, 8 runs each, medians): listener sets 337 -> 303 ms, retention
--- 42.5 -> 36.5 ms, counts 178.5 -> 170.5 ms; the run 1,406 -> 1,354 ms. pgTAP 22, 24-27 and 60
--- compare every row with recounts from raw events.
+-- Measured (50k-event runs of 3 events per play, old and new functions alternating before each run,
+-- 8 runs each, medians, statements timed by auto_explain): on bench15 the plain insert and the
+-- MERGE of the three tables whose only index is the key: listener sets 337 -> 303 ms, retention
+-- 42.5 -> 36.5 ms, counts 178.5 -> 170.5 ms, the run 1,406 -> 1,354 ms; then on bench16 the
+-- listeners in key order and the MERGE of the quarter-hour rollups: listener sets 263 -> 235 ms,
+-- buckets 38.3 -> 29.9 ms, breakdowns 49.9 -> 38.8 ms, the run 1,327 -> 1,299 ms. pgTAP 22, 24-27
+-- and 60 compare every row with recounts from raw events.
 
 create or replace function aggregation.fold_listeners()
 returns bigint
@@ -46,6 +51,9 @@ begin
     where f.event_type = 'mashup_played' and f.listener_key is not null
       and exists (select 1 from public.mashups m where m.id = f.mashup_id)
     group by 1, 2, 3
+    -- (In the lifetime set's key order: its probes, and the inserts after the window's sort, walk
+    -- the index in order instead of landing on a random leaf each.)
+    order by 2, 3
   ),
   k as materialized (
     select x.date, x.mashup_id, x.listener_key, x.batch_first, x.known_first,
@@ -124,33 +132,34 @@ declare
   v_rows bigint := 0;
   v_n bigint;
   v_ids uuid[];
-  v_times timestamptz[];
   v_days date[];
 begin
-  with d as (
+  -- A rollup row is written by one MERGE where no index but the primary key can serve the probe
+  -- (see the lifetime rows below); the day-grain index on the buckets is partial since
+  -- 20261126230100, so a join on the key cannot use it. Inputs in key order: consecutive rows land
+  -- on the same index leaves.
+  merge into public.mashup_quarter_hour_stats as t
+  using (
     select c.mashup_id, c.bucket_start, sum(c.plays)::integer as plays, sum(c.likes)::integer as likes,
            sum(c.shares)::integer as shares, sum(c.comments)::integer as comments,
            sum(c.downloads)::integer as downloads
-    from aggregation.fold_count_deltas c group by 1, 2
-  ),
-  up as (
-    insert into public.mashup_quarter_hour_stats as t (mashup_id, bucket_start, plays, likes, shares, comments, downloads)
-    select d.mashup_id, d.bucket_start, d.plays, d.likes, d.shares, d.comments, d.downloads from d
-    on conflict (mashup_id, bucket_start) do update set
-      plays = t.plays + excluded.plays, likes = t.likes + excluded.likes, shares = t.shares + excluded.shares,
-      comments = t.comments + excluded.comments, downloads = t.downloads + excluded.downloads
-    returning t.mashup_id, t.bucket_start,
-              (t.plays = 0 and t.likes = 0 and t.shares = 0 and t.comments = 0 and t.downloads = 0) as zero
-  )
-  select count(*), array_agg(up.mashup_id) filter (where up.zero), array_agg(up.bucket_start) filter (where up.zero)
-  into v_n, v_ids, v_times from up;
+    from aggregation.fold_count_deltas c group by 1, 2 order by 1, 2
+  ) d on t.mashup_id = d.mashup_id and t.bucket_start = d.bucket_start
+  when matched then update set
+    plays = t.plays + d.plays, likes = t.likes + d.likes, shares = t.shares + d.shares,
+    comments = t.comments + d.comments, downloads = t.downloads + d.downloads
+  when not matched and (d.plays <> 0 or d.likes <> 0 or d.shares <> 0 or d.comments <> 0 or d.downloads <> 0) then
+    insert (mashup_id, bucket_start, plays, likes, shares, comments, downloads)
+    values (d.mashup_id, d.bucket_start, d.plays, d.likes, d.shares, d.comments, d.downloads);
+  get diagnostics v_n = row_count;
   v_rows := v_rows + v_n;
-  -- Rows exist only for keys with something to count (a day recount can take counts away).
-  if v_ids is not null then
-    delete from public.mashup_quarter_hour_stats t using unnest(v_ids, v_times) as k (id, at)
-    where t.mashup_id = k.id and t.bucket_start = k.at
-      and t.plays = 0 and t.likes = 0 and t.shares = 0 and t.comments = 0 and t.downloads = 0;
-  end if;
+  -- Rows exist only for keys with something to count: a row a negative delta (a day recount) may
+  -- have emptied is deleted, among the keys that had one.
+  delete from public.mashup_quarter_hour_stats t
+  using (select distinct c.mashup_id, c.bucket_start from aggregation.fold_count_deltas c
+         where c.plays < 0 or c.likes < 0 or c.shares < 0 or c.comments < 0 or c.downloads < 0) k
+  where t.mashup_id = k.mashup_id and t.bucket_start = k.bucket_start
+    and t.plays = 0 and t.likes = 0 and t.shares = 0 and t.comments = 0 and t.downloads = 0;
 
   -- UTC days: the sum of their buckets' changes, the day's new listeners and the new average of the
   -- start days whose plays changed, in one write per row. (A row gets an average only from
@@ -220,7 +229,7 @@ begin
       select r.mashup_id, 0, 0, 0, 0, 0, 0, r.plays, r.completed_plays, r.watch_time_seconds
       from aggregation.fold_retention_deltas r
     ) x
-    group by 1
+    group by 1 order by 1
   ) d on t.mashup_id = d.mashup_id
   when matched then update set
     plays = t.plays + d.plays, likes = t.likes + d.likes, shares = t.shares + d.shares,
@@ -248,6 +257,7 @@ begin
     from aggregation.fold_count_deltas c join public.mashups m on m.id = c.mashup_id
     group by 1, 2
     having sum(c.plays) <> 0 or sum(c.likes) <> 0 or sum(c.shares) <> 0
+    order by 1, 2
   ) d on t.creator_id = d.creator_id and t.bucket_start = d.bucket_start
   when matched then update set plays = t.plays + d.plays, likes = t.likes + d.likes, shares = t.shares + d.shares
   when not matched then
@@ -454,6 +464,7 @@ begin
            sum(r.completed_plays)::integer as completed_plays, sum(r.watch_time_seconds) as watch_time_seconds
     from aggregation.fold_retention_deltas r group by 1, 2, 3
     having sum(r.plays) <> 0 or sum(r.completed_plays) <> 0 or sum(r.watch_time_seconds) <> 0
+    order by 1, 2, 3
   ) d on t.mashup_id = d.mashup_id and t.date = d.date and t.position_bucket_seconds = d.position_bucket_seconds
   when matched then update set
     plays = t.plays + d.plays, completed_plays = t.completed_plays + d.completed_plays,
@@ -478,6 +489,65 @@ begin
           from public.mashup_daily_retention rt where rt.mashup_id = k.mashup_id and rt.date = k.date)
   from (select distinct r.mashup_id, r.date from aggregation.fold_retention_deltas r) k;
   get diagnostics v_n = row_count;
+  return v_rows + v_n;
+end;
+$$;
+
+create or replace function aggregation.fold_breakdowns()
+returns bigint
+language plpgsql
+security invoker
+set search_path = ''
+set plan_cache_mode = force_custom_plan
+set enable_hashjoin = off
+set enable_mergejoin = off
+as $$
+declare
+  v_rows bigint := 0;
+  v_n bigint;
+  v_ids uuid[];
+  v_days date[];
+begin
+  -- A MERGE, as in fold_counts(): the bucket-only index is partial (20261126230100), so the probe
+  -- goes through the primary key. A key is inserted only with plays to count; a row a negative
+  -- delta (a day recount) may have emptied is deleted after, among the keys that had one.
+  merge into public.mashup_quarter_hour_breakdowns as t
+  using (
+    select b.mashup_id, b.bucket_start, b.source, b.country, b.device, sum(b.plays)::integer as plays
+    from aggregation.fold_breakdown_deltas b group by 1, 2, 3, 4, 5 having sum(b.plays) <> 0
+    order by 1, 2, 3, 4, 5
+  ) d on t.mashup_id = d.mashup_id and t.bucket_start = d.bucket_start and t.source = d.source
+     and t.country = d.country and t.device = d.device
+  when matched then update set plays = t.plays + d.plays
+  when not matched then
+    insert (mashup_id, bucket_start, source, country, device, plays)
+    values (d.mashup_id, d.bucket_start, d.source, d.country, d.device, d.plays);
+  get diagnostics v_n = row_count;
+  v_rows := v_rows + v_n;
+  delete from public.mashup_quarter_hour_breakdowns t
+  using (select distinct b.mashup_id, b.bucket_start from aggregation.fold_breakdown_deltas b where b.plays < 0) k
+  where t.mashup_id = k.mashup_id and t.bucket_start = k.bucket_start and t.plays = 0;
+
+  -- The creator's days keep INSERT ... ON CONFLICT: their index on the day alone serves reads by
+  -- day, and a MERGE could be planned through it.
+  with d as (
+    select m.creator_id, (b.bucket_start at time zone 'UTC')::date as date, b.source, b.country, b.device,
+           sum(b.plays)::integer as plays
+    from aggregation.fold_breakdown_deltas b join public.mashups m on m.id = b.mashup_id
+    group by 1, 2, 3, 4, 5 having sum(b.plays) <> 0
+  ),
+  up as (
+    insert into public.creator_daily_breakdowns as t (creator_id, date, source, country, device, plays)
+    select d.creator_id, d.date, d.source, d.country, d.device, d.plays from d
+    on conflict (creator_id, date, source, country, device) do update set plays = t.plays + excluded.plays
+    returning t.creator_id, t.date, t.plays = 0 as zero
+  )
+  select count(*), array_agg(up.creator_id) filter (where up.zero), array_agg(up.date) filter (where up.zero)
+  into v_n, v_ids, v_days from up;
+  if v_ids is not null then
+    delete from public.creator_daily_breakdowns t using unnest(v_ids, v_days) as k (id, day)
+    where t.creator_id = k.id and t.date = k.day and t.plays = 0;
+  end if;
   return v_rows + v_n;
 end;
 $$;
