@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # After `npm start`: keep the demo data current (sql/reanchor_demo_data.sql moves the seed forward
-# when it is over an hour old and recomputes its rollups). When it moved, Redis's live windows
+# when it is over an hour old and recomputes its rollups, and finishes a recount an earlier start
+# left halfway). When it moved, Redis's live windows
 # are rebuilt from Postgres by the realtime sync that 50-realtime-recover.sh runs next: removing
 # rt:epoch is how that sync is told Redis's windows no longer match the raw events.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -13,6 +14,13 @@ out=$(psql -X -q "$SUPABASE_DB_URL" -f "$ROOT/sql/reanchor_demo_data.sql" 2>&1) 
   || { printf '[stack] error: re-anchoring the demo data failed: %s\n' "$out" >&2; exit 1; }
 if grep -q '^re-anchored' <<<"$out"; then
   REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" del rt:epoch >/dev/null
-  printf '[stack] demo data moved forward to now (%s)\n' "$(grep -o 're-anchoring.*' <<<"$out" | head -1)" >&2
+  if grep -q '^re-anchoring' <<<"$out"; then
+    printf '[stack] demo data moved forward to now (%s; %s)\n' "$(grep -o 're-anchoring.*' <<<"$out" | head -1)" \
+      "$(grep -o 'recounting.*' <<<"$out" | head -1)" >&2
+  else
+    # An earlier start was stopped halfway through the recount: its days were still queued.
+    printf '[stack] demo data: finished the recount an earlier start left (%s)\n' \
+      "$(grep -o 'recounting.*' <<<"$out" | head -1)" >&2
+  fi
 fi
 exit 0

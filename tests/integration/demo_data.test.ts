@@ -106,3 +106,51 @@ Deno.test("a demo seed 40 days old is moved back to now at start, rollups recomp
     await run("bash", ["scripts/post-start.d/50-realtime-recover.sh"]);
   }
 });
+
+Deno.test("a recount stopped halfway is finished by the next start, exactly", async () => {
+  await run("psql", ["-X", "-q", ENV.SUPABASE_DB_URL, "-v", "days=40", "-f", "tests/_support/age_demo_data.sql"]);
+  // The start hook moves the seed and starts the recount; once some days are recounted (and some
+  // not), its backend is killed, as a stack stopped halfway through the start would leave it.
+  const hook = new Deno.Command("bash", {
+    args: ["scripts/post-start.d/40-demo-data-current.sh"], cwd: ROOT, stdout: "piped", stderr: "piped",
+  }).spawn();
+  const lock = await sql.reserve();
+  let queued = 0;
+  try {
+    let most = 0;
+    for (const started = Date.now(); Date.now() - started < 120_000; await new Promise((r) => setTimeout(r, 5))) {
+      const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from aggregation.rebuild_days`;
+      most = Math.max(most, n);
+      if (n > 0 && n < most) break;
+    }
+    // Every day takes the aggregation lock: holding it keeps the rest of the days queued while the
+    // recount is killed.
+    await lock`begin`;
+    await lock`select aggregation.lock(true)`;
+    const killed = await sql<{ pid: number }[]>`
+      select pid from pg_stat_activity
+      where query like 'call aggregation.rebuild_queued_days%' and pg_terminate_backend(pid)`;
+    assertEquals(killed.length, 1, "the recount's backend was found and killed");
+    [{ queued }] = await sql<{ queued: number }[]>`select count(*)::int as queued from aggregation.rebuild_days`;
+    assert(queued > 0 && queued < most, `killed with ${most - queued} of ${most} days recounted (${queued} left)`);
+  } finally {
+    await lock`rollback`.catch(() => {});
+    lock.release();
+  }
+  const stopped = await hook.output();
+  assertEquals(stopped.code, 1, "the start hook reports the recount it could not finish");
+
+  const half = await demoPlays();
+  assert(half.rollup_all < half.raw_all, `the days not yet recounted are empty (${half.rollup_all} of ${half.raw_all} plays)`);
+
+  // The next start: the seed is current (it moved before the kill), the queued days are finished.
+  const out = await run("bash", ["scripts/post-start.d/40-demo-data-current.sh"]);
+  assert(/finished the recount an earlier start left \(recounting the rollups of \d+ days\)/.test(out), out);
+  assert(!/moved forward/.test(out), "the seed is not moved twice");
+  assertEquals([...await sql`select day from aggregation.rebuild_days`], [], "no day is left queued");
+  const now = await demoPlays();
+  assert(now.raw_30d > 1000, `the last 30 days hold the seed's plays (${now.raw_30d})`);
+  assertEquals(now.rollup_all, now.raw_all, "every play of the seed is counted once");
+  assertEquals(await rollupMismatches(), [], "every rollup of the database equals a recount after the resumed recount");
+  await run("bash", ["scripts/post-start.d/50-realtime-recover.sh"]);
+});
