@@ -9,7 +9,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "${STACK_ENV_FILE:-$ROOT/.env.local}"
 # STACK_DEMO_CURRENT=off leaves the demo where it is: a stack that holds far more than the demo
 # (bench/dashboard/run.sh's 10M events) would have every rollup recounted at each start (minutes).
-if [ "${STACK_DEMO_CURRENT:-on}" = off ]; then exit 0; fi
+if [ "${STACK_DEMO_CURRENT:-on}" = off ]; then
+  # ... but says so when an earlier start left part of the rollups to recount (they stay incomplete).
+  left=$(psql -X -q -At "$SUPABASE_DB_URL" -c "select count(*) from aggregation.rebuild_days" 2>/dev/null || echo 0)
+  if [ "${left:-0}" -gt 0 ]; then
+    printf '[stack] warning: %s days of rollups are still to recount (a start stopped halfway); npm start without STACK_DEMO_CURRENT=off, or call aggregation.rebuild_queued_days(), finishes them\n' "$left" >&2
+  fi
+  exit 0
+fi
 out=$(psql -X -q "$SUPABASE_DB_URL" -f "$ROOT/sql/reanchor_demo_data.sql" 2>&1) \
   || { printf '[stack] error: re-anchoring the demo data failed: %s\n' "$out" >&2; exit 1; }
 if grep -q '^re-anchored' <<<"$out"; then

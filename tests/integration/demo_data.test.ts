@@ -143,6 +143,11 @@ Deno.test("a recount stopped halfway is finished by the next start, exactly", as
   const half = await demoPlays();
   assert(half.rollup_all < half.raw_all, `the days not yet recounted are empty (${half.rollup_all} of ${half.raw_all} plays)`);
 
+  // A start that keeps its data where it is leaves them, but says what is left.
+  const kept = await run("bash", ["scripts/post-start.d/40-demo-data-current.sh"], { STACK_DEMO_CURRENT: "off" });
+  assert(kept.includes(`warning: ${queued} days of rollups are still to recount`), kept);
+  assertEquals((await demoPlays()).rollup_all, half.rollup_all, "STACK_DEMO_CURRENT=off recounts nothing");
+
   // The next start: the seed is current (it moved before the kill), the queued days are finished.
   const out = await run("bash", ["scripts/post-start.d/40-demo-data-current.sh"]);
   assert(/finished the recount an earlier start left \(recounting the rollups of \d+ days\)/.test(out), out);
