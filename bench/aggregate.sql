@@ -50,6 +50,22 @@ begin
   return round(extract(epoch from clock_timestamp() - t) * 1000, 1);
 end $$;
 
+-- Ids of the new events and plays. By default random (version 4), as types/client.ts mints them with
+-- crypto.randomUUID(); with BENCH_IDS=v7 (bench/aggregate sets bench.ids) time-ordered UUIDv7s of the
+-- event's time, as a client minting v7 ids (posthog-js does) would send them: each index on an id then
+-- takes new ids at its right edge instead of on a random leaf, in the run (play summaries, play_folds)
+-- and in the COPY baseline (the id index) alike. docs/benchmarks.md, thirteenth look, has both.
+-- A UUIDv7 for time ts (RFC 9562: 48-bit Unix ms, version 7, random rest).
+create or replace function bench.uuid_v7(ts timestamptz)
+returns uuid language sql volatile as $$
+  select encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+           placing substring(int8send(floor(extract(epoch from ts) * 1000)::bigint) from 3) from 1 for 6), 52, 1), 53, 1), 'hex')::uuid
+$$;
+create or replace function bench.new_id(ts timestamptz)
+returns uuid language sql volatile as $$
+  select case when current_setting('bench.ids', true) = 'v7' then bench.uuid_v7(ts) else gen_random_uuid() end
+$$;
+
 -- p_plays plays that happened in the last 5 minutes and were received now: each a played event,
 -- a heartbeat and an ending, spread over mashups with the generator's power law.
 create or replace function bench.new_events(p_plays int, p_mashups int, p_fans int)
@@ -57,11 +73,11 @@ returns bigint language plpgsql as $$
 declare n bigint;
 begin
   with p as (
-    select gen_random_uuid() as play_id, md5('bench-mashup-' || least(p_mashups, 1 + floor(p_mashups * power(random(), 3))::int))::uuid as mashup_id,
+    select g.*, bench.new_id(g.ts) as play_id from (select md5('bench-mashup-' || least(p_mashups, 1 + floor(p_mashups * power(random(), 3))::int))::uuid as mashup_id,
            now() - random() * interval '5 minutes' as ts,
            case when random() < 0.55 then md5('bench-fan-' || floor(random() * p_fans)::int)::uuid end as user_id,
            'anon-new-' || floor(random() * p_fans)::int as anon
-    from generate_series(1, p_plays)
+    from generate_series(1, p_plays)) g
   ), ev as (
     select user_id, 'mashup_played' as t, jsonb_build_object('mashup_id', mashup_id, 'play_id', play_id, 'source', 'direct') as props, ts, anon from p
     union all
@@ -69,8 +85,8 @@ begin
     union all
     select user_id, 'mashup_play_ended', jsonb_build_object('mashup_id', mashup_id, 'play_id', play_id, 'position_seconds', 41), ts + interval '41 s', anon from p
   )
-  insert into public.analytics_events (user_id, event_type, properties, "timestamp", session_id, anonymous_id, received_at, country, device)
-  select user_id, t, props, ts, 'sess-new', case when user_id is null then anon end, now(), 'US', 'mobile' from ev;
+  insert into public.analytics_events (id, user_id, event_type, properties, "timestamp", session_id, anonymous_id, received_at, country, device)
+  select bench.new_id(ts), user_id, t, props, ts, 'sess-new', case when user_id is null then anon end, now(), 'US', 'mobile' from ev;
   get diagnostics n = row_count;
   return n;
 end $$;
@@ -85,7 +101,8 @@ returns bigint language plpgsql as $$
 declare n bigint;
 begin
   with p as (
-    select gen_random_uuid() as play_id, md5('bench-mashup-' || m)::uuid as mashup_id, 120 + (m * 37) % 180 as duration,
+    select g.*, bench.new_id(g.ts) as play_id from (
+    select md5('bench-mashup-' || m)::uuid as mashup_id, 120 + (m * 37) % 180 as duration,
            now() - random() * interval '5 minutes' as ts,
            case when who < 0.55 then md5('bench-fan-' || floor(p_fans * power(random(), 2))::int)::uuid end as user_id,
            case when who >= 0.55 then 'anon-mix-' || floor(random() * p_fans * 3)::int end as anon,
@@ -101,6 +118,7 @@ begin
       select least(p_mashups, 1 + floor(p_mashups * power(random(), 3))::int) as m, random() as who, random() as src,
              random() as geo, random() as dev, random() as fin, random() as r
       from generate_series(1, p_plays)
+    ) g
     ) g
   ), ev as (
     select user_id, 'mashup_played' as t, jsonb_build_object('mashup_id', mashup_id, 'play_id', play_id, 'source', source) as props,
@@ -121,8 +139,8 @@ begin
                         ('mashup_exported', 0.15, 0.16), ('ai_reaction', 0.16, 0.19)) as k (kind, lo, hi)
       on r >= k.lo and r < k.hi
   )
-  insert into public.analytics_events (user_id, event_type, properties, "timestamp", session_id, anonymous_id, received_at, country, device)
-  select user_id, t, props, ts, 'sess-mix', case when user_id is null then anon end, now(), country, device from ev;
+  insert into public.analytics_events (id, user_id, event_type, properties, "timestamp", session_id, anonymous_id, received_at, country, device)
+  select bench.new_id(ts), user_id, t, props, ts, 'sess-mix', case when user_id is null then anon end, now(), country, device from ev;
   get diagnostics n = row_count;
   return n;
 end $$;
