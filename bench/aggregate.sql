@@ -73,11 +73,12 @@ returns bigint language plpgsql as $$
 declare n bigint;
 begin
   with p as (
-    select g.*, bench.new_id(g.ts) as play_id from (select md5('bench-mashup-' || least(p_mashups, 1 + floor(p_mashups * power(random(), 3))::int))::uuid as mashup_id,
-           now() - random() * interval '5 minutes' as ts,
-           case when random() < 0.55 then md5('bench-fan-' || floor(random() * p_fans)::int)::uuid end as user_id,
-           'anon-new-' || floor(random() * p_fans)::int as anon
-    from generate_series(1, p_plays)) g
+    select bench.new_id(g.ts) as play_id, g.*
+    from (select md5('bench-mashup-' || least(p_mashups, 1 + floor(p_mashups * power(random(), 3))::int))::uuid as mashup_id,
+                 now() - random() * interval '5 minutes' as ts,
+                 case when random() < 0.55 then md5('bench-fan-' || floor(random() * p_fans)::int)::uuid end as user_id,
+                 'anon-new-' || floor(random() * p_fans)::int as anon
+          from generate_series(1, p_plays)) g
   ), ev as (
     select user_id, 'mashup_played' as t, jsonb_build_object('mashup_id', mashup_id, 'play_id', play_id, 'source', 'direct') as props, ts, anon from p
     union all
@@ -101,9 +102,7 @@ returns bigint language plpgsql as $$
 declare n bigint;
 begin
   with p as (
-    select g.*, bench.new_id(g.ts) as play_id from (
-    select md5('bench-mashup-' || m)::uuid as mashup_id, 120 + (m * 37) % 180 as duration,
-           now() - random() * interval '5 minutes' as ts,
+    select bench.new_id(ts) as play_id, md5('bench-mashup-' || m)::uuid as mashup_id, 120 + (m * 37) % 180 as duration, ts,
            case when who < 0.55 then md5('bench-fan-' || floor(p_fans * power(random(), 2))::int)::uuid end as user_id,
            case when who >= 0.55 then 'anon-mix-' || floor(random() * p_fans * 3)::int end as anon,
            case when src < 0.50 then 'direct' when src < 0.70 then 'twitter' when src < 0.83 then 'instagram'
@@ -116,9 +115,9 @@ begin
            fin < 0.9 as ended, r
     from (
       select least(p_mashups, 1 + floor(p_mashups * power(random(), 3))::int) as m, random() as who, random() as src,
-             random() as geo, random() as dev, random() as fin, random() as r
+             random() as geo, random() as dev, random() as fin, random() as r,
+             now() - random() * interval '5 minutes' as ts
       from generate_series(1, p_plays)
-    ) g
     ) g
   ), ev as (
     select user_id, 'mashup_played' as t, jsonb_build_object('mashup_id', mashup_id, 'play_id', play_id, 'source', source) as props,
