@@ -15,7 +15,7 @@ begin;
 \ir _dashboard_recount.psql
 \ir _dashboard_scenario.psql
 set search_path = public, extensions, tests;
-select plan(14);
+select plan(17);
 update raw_events.settings set retention_months = 1200;
 
 -- A local day is [first local midnight, next local midnight): 25 hours in the Azores on 2026-10-25.
@@ -41,9 +41,23 @@ select cmp_ok((select count(*) from recount_events where event_type = 'mashup_pl
 select is_empty($$ select * from tests.dashboard_mismatches(0.23, 'dz1', 25) $$,
   'seed 0.23: every field of every response equals the recount');
 
+-- The creator rollups hold the UTC days before a boundary (20261127000100): with it in June, the
+-- dashboard reads the later days from the mashups' rollups.
+select aggregation.open_creator_days_from('2026-06-09');
+select is_empty($$ select * from tests.dashboard_mismatches(0.23, 'dz1', 25) $$,
+  'seed 0.23, creator rollups up to 2026-06-08: every field of every response equals the recount');
+
+-- The next scenario's runs close those days again (summed from the mashups' rollups).
 select tests.dashboard_scenario(0.61, 'dz2', 1200);
 select is_empty($$ select * from tests.dashboard_mismatches(0.61, 'dz2', 25) $$,
   'seed 0.61: every field of every response equals the recount');
+select tests.recount_load('dz1-sess-');
+select is_empty($$ select * from tests.dashboard_mismatches(0.23, 'dz1', 25) $$,
+  'seed 0.23 after its days were closed again: every field of every response equals the recount');
+select tests.recount_load('dz2-sess-');
+select aggregation.open_creator_days_from('2026-10-24');
+select is_empty($$ select * from tests.dashboard_mismatches(0.61, 'dz2', 25) $$,
+  'seed 0.61, creator rollups up to 2026-10-23 (the DST weekend open): every field of every response equals the recount');
 
 select tests.dashboard_scenario(0.89, 'dz3', 1200);
 select is_empty($$ select * from tests.dashboard_mismatches(0.89, 'dz3', 25) $$,
