@@ -15,7 +15,7 @@ begin;
 \ir _dashboard_scenario.psql
 \ir _fold_scenario.psql
 set search_path = public, extensions, tests;
-select plan(15);
+select plan(16);
 update raw_events.settings set retention_months = 1200;
 
 select ok((select c.relrowsecurity from pg_class c where c.oid = 'dashboard.creator_rollup_days'::regclass),
@@ -120,6 +120,17 @@ from public.mashups m where m.title = 'cd Mix 1';
 select aggregation.run_incremental(p_lag => '-1 second', p_max_window => '100 days', p_job => 'closed-days', p_wait => true);
 select is_empty($$ select * from check_rollups.mismatches() where mismatched <> 0 $$,
   'after a delete across the boundary, a late event on a closed day and the days closed again: every rollup row equals the recount');
+
+-- As the service role (an RPC caller may run the jobs): a run that has a day to close closes it.
+select aggregation.open_creator_days_from((now() at time zone 'UTC')::date - 1);
+set local role service_role;
+select aggregation.run_incremental(p_lag => '-1 second', p_max_window => '100 days', p_job => 'closed-days-service',
+                                   p_wait => true) as service_run \gset
+reset role;
+select results_eq($$ select r.status, s.open_from from aggregation.runs r, dashboard.creator_rollup_days s
+                     where r.id = $$ || :'service_run' || $$ $$,
+  $$ values ('succeeded', (now() at time zone 'UTC')::date) $$,
+  'a run as the service role closes the day that ended (20261127000200)');
 
 select * from finish();
 rollback;
