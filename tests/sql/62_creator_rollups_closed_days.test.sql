@@ -15,11 +15,17 @@ begin;
 \ir _dashboard_scenario.psql
 \ir _fold_scenario.psql
 set search_path = public, extensions, tests;
-select plan(16);
+select plan(17);
 update raw_events.settings set retention_months = 1200;
 
 select ok((select c.relrowsecurity from pg_class c where c.oid = 'dashboard.creator_rollup_days'::regclass),
   'the boundary''s table has row-level security');
+
+-- As the migrations leave it (20261127000300): no day after today is closed, so a database's first
+-- day is open too and its runs do not write that day's creator rows. (It ran 20261127000100, which
+-- alone put the boundary at tomorrow, today or on an earlier day.)
+select ok((select s.open_from from dashboard.creator_rollup_days s) <= (now() at time zone 'UTC')::date,
+  'the migrations leave today open: the creator rollups end at today or earlier, never tomorrow');
 
 -- Every day from May on is open; the scenario's own incremental runs then close the days that have
 -- ended, summing their creator rows from the mashups' rollups.
