@@ -15,7 +15,7 @@ begin;
 \ir _dashboard_scenario.psql
 \ir _fold_scenario.psql
 set search_path = public, extensions, tests;
-select plan(17);
+select plan(22);
 update raw_events.settings set retention_months = 1200;
 
 select ok((select c.relrowsecurity from pg_class c where c.oid = 'dashboard.creator_rollup_days'::regclass),
@@ -137,6 +137,28 @@ select results_eq($$ select r.status, s.open_from from aggregation.runs r, dashb
                      where r.id = $$ || :'service_run' || $$ $$,
   $$ values ('succeeded', (now() at time zone 'UTC')::date) $$,
   'a run as the service role closes the day that ended (20261127000200)');
+
+-- A backfill through today (20261127000400): the creator rollups' days from its first day on are
+-- opened first (their rows are rebuilt anyway) and summed once at its end; a backfill of past days
+-- only leaves the boundary where it is.
+select is(aggregation.backfill_opens_creator_days((now() at time zone 'UTC')::date - 40,
+                                                  (now() at time zone 'UTC')::date),
+          false, 'a backfill of past days only does not move the boundary');
+select is(aggregation.backfill_opens_creator_days((now() at time zone 'UTC')::date - 40,
+                                                  (now() at time zone 'UTC')::date + 1),
+          true, 'a backfill through today moves the boundary');
+select results_eq($$ select (select s.open_from from dashboard.creator_rollup_days s),
+                            exists (select 1 from public.creator_quarter_hour_stats c
+                                    where c.bucket_start >= (now() at time zone 'UTC')::date - 40)
+                              or exists (select 1 from public.creator_daily_breakdowns c
+                                         where c.date >= (now() at time zone 'UTC')::date - 40) $$,
+  $$ values ((now() at time zone 'UTC')::date - 40, false) $$,
+  'it opens the days from its first one: their creator rows are gone until its end');
+select aggregation.backfill_in_transaction((now() at time zone 'UTC')::date - 40, (now() at time zone 'UTC')::date + 1);
+select is((select s.open_from from dashboard.creator_rollup_days s), (now() at time zone 'UTC')::date,
+  'at its end the backfill closes every day before today');
+select is_empty($$ select * from check_rollups.mismatches() where mismatched <> 0 $$,
+  'after a backfill through today: every rollup row equals the recount from raw events');
 
 select * from finish();
 rollback;
