@@ -50,6 +50,21 @@ begin
   return round(extract(epoch from clock_timestamp() - t) * 1000, 1);
 end $$;
 
+-- Pages a read of one UTC day of raw events visits through the time index (the bitmap heap scan's
+-- blocks, from EXPLAIN ANALYZE), and the read's time in ms: "pages ms".
+create or replace function bench.day_read(p_day date)
+returns text language plpgsql as $$
+declare
+  v_plan jsonb;
+begin
+  execute format('explain (analyze, timing off, format json) select count(*) from raw_events.analytics_events e
+                  where e."timestamp" >= %L::timestamptz and e."timestamp" < %L::timestamptz',
+                 p_day::text || ' 00:00:00+00', (p_day + 1)::text || ' 00:00:00+00') into v_plan;
+  return (select coalesce(sum((b ->> 'Exact Heap Blocks')::bigint), 0) + coalesce(sum((b ->> 'Lossy Heap Blocks')::bigint), 0)
+          from jsonb_path_query(v_plan, 'strict $.**') as b where jsonb_typeof(b) = 'object' and b ? 'Lossy Heap Blocks')
+         || ' ' || round((v_plan -> 0 ->> 'Execution Time')::numeric, 1);
+end $$;
+
 -- Ids of the new events and plays. By default random (version 4), as types/client.ts mints them with
 -- crypto.randomUUID(); with BENCH_IDS=v7 (bench/aggregate sets bench.ids) time-ordered UUIDv7s of the
 -- event's time, as a client minting v7 ids (posthog-js does) would send them: each index on an id then
