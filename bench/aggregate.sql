@@ -57,6 +57,8 @@ returns text language plpgsql as $$
 declare
   v_plan jsonb;
 begin
+  -- (Through the index whatever the table's size: a small database's day may be cheaper to scan.)
+  perform set_config('enable_seqscan', 'off', true);
   execute format('explain (analyze, timing off, format json) select count(*) from raw_events.analytics_events e
                   where e."timestamp" >= %L::timestamptz and e."timestamp" < %L::timestamptz',
                  p_day::text || ' 00:00:00+00', (p_day + 1)::text || ' 00:00:00+00') into v_plan;
