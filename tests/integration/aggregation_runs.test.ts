@@ -137,4 +137,67 @@ Deno.test("backfill: progress per day, stops at the failing day with it in the e
   assertEquals([...all], days.map((date) => ({ date, plays: 2 })), "re-running completes every day");
 });
 
+Deno.test("backfill: a failure before its first day or after its last is recorded as failed, not left running", async () => {
+  // Each failure is induced for this test's session only (a setting the triggers test), so the
+  // stack's cron runs and other tests meet the tables as they are.
+  const fn = `public.test_fail_backfill_step_${run}`;
+  await sql.unsafe(`create function ${fn}() returns trigger language plpgsql set search_path = '' as $f$
+    begin raise exception 'induced % failure', tg_argv[0]; end $f$`);
+  await sql.unsafe(`create trigger test_fail_backfill_open_${run} before update on dashboard.creator_rollup_days
+    for each row when (current_setting('test.fail_backfill', true) = 'open') execute function ${fn}('opening')`);
+  await sql.unsafe(`create trigger test_fail_backfill_tail_${run} before insert on aggregation.watermarks
+    for each row when (current_setting('test.fail_backfill', true) = 'tail') execute function ${fn}('watermark')`);
+  const session = await sql.reserve();
+  type Backfill = { status: string; days_total: number; days_done: number; error: string | null };
+  const latest = async (from: string, to: string) => {
+    const [b] = await sql<(Backfill & { id: string })[]>`select id, status, days_total, days_done, error
+      from aggregation.backfills where from_date = ${from}::date and to_date = ${to}::date order by id desc limit 1`;
+    const [r] = await sql<{ status: string; error: string }[]>`select status, error from aggregation.runs
+      where job = 'backfill' and started_at = (select started_at from aggregation.backfills where id = ${b.id})`;
+    const { id: _id, ...row } = b;
+    return { backfill: row, run: r };
+  };
+  try {
+    // After the last day: a past day's backfill rebuilds its day, then the first watermark's insert fails.
+    await session`set test.fail_backfill = 'tail'`;
+    let message = "";
+    try {
+      await session`call aggregation.backfill('2021-01-05', '2021-01-06')`;
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assert(/failed after its last day: induced watermark failure/.test(message), `the call fails naming the step: ${message}`);
+    assertEquals(await latest("2021-01-05", "2021-01-06"), {
+      backfill: { status: "failed", days_total: 1, days_done: 1, error: "after the last day: induced watermark failure" },
+      run: { status: "failed", error: "after the last day: induced watermark failure" },
+    });
+
+    // Before the first day: a backfill through today opens the creator rollups' days from yesterday,
+    // and moving the boundary fails. No day is rebuilt and the boundary stays where it was.
+    await session`select aggregation.close_creator_days()`; // the boundary at today, as the cron keeps it
+    const [{ from, to, open_from }] = await session<{ from: string; to: string; open_from: string }[]>`
+      select ((now() at time zone 'UTC')::date - 1)::text as from, ((now() at time zone 'UTC')::date + 1)::text as to,
+             (select open_from::text from dashboard.creator_rollup_days) as open_from`;
+    await session`set test.fail_backfill = 'open'`;
+    message = "";
+    try {
+      await session`call aggregation.backfill(${from}::date, ${to}::date)`;
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assert(/failed before its first day: induced opening failure/.test(message), `the call fails naming the step: ${message}`);
+    assertEquals(await latest(from, to), {
+      backfill: { status: "failed", days_total: 2, days_done: 0, error: "before the first day: induced opening failure" },
+      run: { status: "failed", error: "before the first day: induced opening failure" },
+    });
+    const [{ now_open }] = await sql<{ now_open: string }[]>`select open_from::text as now_open from dashboard.creator_rollup_days`;
+    assertEquals(now_open, open_from, "the creator rollups' boundary is unchanged");
+  } finally {
+    session.release();
+    await sql.unsafe(`drop trigger test_fail_backfill_open_${run} on dashboard.creator_rollup_days`);
+    await sql.unsafe(`drop trigger test_fail_backfill_tail_${run} on aggregation.watermarks`);
+    await sql.unsafe(`drop function ${fn}()`);
+  }
+});
+
 Deno.test.afterAll(() => sql.end());
