@@ -7,7 +7,7 @@ begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
 set local timezone = 'Asia/Kolkata';
-select plan(30);
+select plan(32);
 
 select tests.create_supabase_user(x) from unnest(array['hot_creator', 'quiet_creator', 'follower_1']) as x;
 insert into public.mashups (id, creator_id, title, duration_seconds) values
@@ -394,6 +394,17 @@ select results_eq($$ select plays, unique_plays from public.mashup_lifetime_stat
   'select * from fold_before_drop', 'a day without raw events left is not zeroed: lifetime numbers stay');
 select ok(exists (select 1 from public.mashup_daily_stats where mashup_id = 'eeeeeeee-0000-4000-8000-000000000003' and date = '2026-04-30'),
   'and its daily row stays');
+-- The same day inside a range (a backfill's chunk): the range is rebuilt day by day, that day alone left
+-- as it is, and the days around it, exact already, come out the same.
+create temporary table fold_range_before as
+select mashup_id, date, plays, unique_plays, likes, shares, comments, downloads, avg_watch_time
+from public.mashup_daily_stats where date >= '2026-04-28' and date < '2026-05-03';
+select aggregation.mashup_days('2026-04-28', '2026-05-03'), aggregation.user_days('2026-04-28', '2026-05-03');
+select results_eq($$ select plays, unique_plays from public.mashup_lifetime_stats where mashup_id = 'eeeeeeee-0000-4000-8000-000000000003' $$,
+  'select * from fold_before_drop', 'a range holding that day does not zero it either');
+select set_eq($$ select mashup_id, date, plays, unique_plays, likes, shares, comments, downloads, avg_watch_time
+                 from public.mashup_daily_stats where date >= '2026-04-28' and date < '2026-05-03' $$,
+  'select * from fold_range_before', 'and every daily row of the range is what it was');
 
 -- A failed run leaves what it took in the queue -------------------------------------------------------
 alter table public.mashup_daily_stats add constraint pgtap_break_fold check (date <> '2026-05-09') not valid;
