@@ -16,7 +16,7 @@ as $$
 declare
   v_with_rows date[];
   v_day date;
-  v_kept date[] := '{}';
+  v_kept date[] := '{}'::date[];
 begin
   if p_user_rows then
     select coalesce(array_agg(g.d::date order by g.d), '{}') into v_with_rows
