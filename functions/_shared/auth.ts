@@ -60,6 +60,22 @@ function keyValues(name: string): string[] {
 export const secretApiKeys = () => keyValues("SUPABASE_SECRET_KEYS");
 export const publishableApiKeys = () => keyValues("SUPABASE_PUBLISHABLE_KEYS");
 
+/** PostgREST's allowance for clocks that disagree, in seconds (`allowedSkewSeconds` in its Auth.hs):
+ * it refuses a token when now > exp + 30, now < nbf - 30 or now < iat - 30. The functions apply the
+ * same three rules, so a token either passes both or neither: one PostgREST refuses would otherwise
+ * pass here and fail at the query (a 500 instead of a 401), or be honoured by `track`, which does not
+ * go through PostgREST. */
+export const CLOCK_SKEW_SECONDS = 30;
+
+/** The time claims PostgREST checks and jose does not: a token issued in the future. */
+function refuseIssuedInFuture(payload: JWTPayload): JWTPayload {
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof payload.iat === "number" && now < payload.iat - CLOCK_SKEW_SECONDS) {
+    throw new AuthError("invalid JWT: issued in the future (iat)");
+  }
+  return payload;
+}
+
 /** The claims of a token signed by a published signing key or by the legacy secret; throws otherwise. */
 export async function verifyJwt(token: string): Promise<JWTPayload> {
   let alg: string | undefined;
@@ -71,17 +87,25 @@ export async function verifyJwt(token: string): Promise<JWTPayload> {
   try {
     if (alg === "HS256") {
       if (!legacySecret) throw new AuthError("invalid JWT: HS256 tokens are not accepted by this project");
-      return (await jwtVerify(token, legacySecret, { algorithms: ["HS256"], requiredClaims: ["exp"] })).payload;
+      const options = { algorithms: ["HS256"], requiredClaims: ["exp"], clockTolerance: CLOCK_SKEW_SECONDS };
+      return refuseIssuedInFuture((await jwtVerify(token, legacySecret, options)).payload);
     }
     if (alg && SIGNING_KEY_ALGS.includes(alg)) {
-      return (await jwtVerify(token, projectJwks(), { algorithms: SIGNING_KEY_ALGS, requiredClaims: ["exp"] }))
-        .payload;
+      const options = { algorithms: SIGNING_KEY_ALGS, requiredClaims: ["exp"], clockTolerance: CLOCK_SKEW_SECONDS };
+      return refuseIssuedInFuture((await jwtVerify(token, projectJwks(), options)).payload);
     }
   } catch (e) {
     if (e instanceof AuthError) throw e;
     throw new AuthError("invalid or expired JWT");
   }
   throw new AuthError(`invalid JWT: algorithm ${String(alg)} is not accepted`);
+}
+
+/** PostgREST refused the token the function forwarded (its PGRST30x codes: invalid, expired or
+ * issued in the future, by its own clock and JWKS). The function answers that as any refused token,
+ * 401, not as a failed query: the two can disagree for the seconds a revoked key stays cached. */
+export function refusedByPostgrest(error: { code?: string }): boolean {
+  return /^PGRST30\d$/.test(error.code ?? "");
 }
 
 /** An sb_ API key: the role it stands for, or an AuthError for a key that is not this project's. */

@@ -8,7 +8,7 @@
 // caller may see, exactly as a direct RPC call would), shape the plan's JSON.
 import { corsHeaders, preflight } from "../_shared/cors.ts";
 import { internalError, json, jsonError } from "../_shared/http.ts";
-import { AuthError, type Caller, callerFrom } from "../_shared/auth.ts";
+import { AuthError, type Caller, callerFrom, refusedByPostgrest } from "../_shared/auth.ts";
 import { asCaller, asService } from "../_shared/db.ts";
 import { parsePeriodQuery, type PeriodQuery } from "./params.ts";
 import { CSV_TABLES, csvTable, toCsv } from "./csv.ts";
@@ -142,6 +142,7 @@ function rpcError(error: { code?: string; message: string; hint?: string | null 
   }
   if (error.code === "22023") return jsonError(400, error.message);
   if (error.code === "42501") return jsonError(403, error.message, "authorization");
+  if (refusedByPostgrest(error)) return jsonError(401, `authorization: ${error.message}`, "authorization");
   console.error("analytics rpc failed", error);
   return jsonError(500, "internal error");
 }

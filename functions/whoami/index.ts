@@ -2,7 +2,7 @@
 // Proves the whole identity path: gateway -> JWT / API key check -> PostgREST as the caller -> RLS.
 import { preflight } from "../_shared/cors.ts";
 import { json, jsonError } from "../_shared/http.ts";
-import { AuthError, type Caller, callerFrom } from "../_shared/auth.ts";
+import { AuthError, type Caller, callerFrom, refusedByPostgrest } from "../_shared/auth.ts";
 import { asAnon, asCaller, asService } from "../_shared/db.ts";
 
 Deno.serve(async (req) => {
@@ -23,7 +23,11 @@ Deno.serve(async (req) => {
 
   const db = caller.kind === "service" ? asService() : caller.token ? asCaller(caller.token) : asAnon();
   const { data, error } = await db.rpc("whoami");
-  if (error) return jsonError(500, error.message);
+  if (error && refusedByPostgrest(error)) return jsonError(401, `authorization: ${error.message}`, "authorization");
+  if (error) {
+    console.error("whoami rpc failed", error);
+    return jsonError(500, "internal error");
+  }
 
   return json(data, 200, { "Cache-Control": "no-store" });
 });

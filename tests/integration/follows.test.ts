@@ -3,7 +3,7 @@
 // followers, following and user_daily_stats.followers_gained agree; an unfollow takes one away; and
 // a follow never waits for a running aggregation job.
 import { assert, assertEquals } from "../_support/assert.ts";
-import { API_URL, userClient } from "../_support/env.ts";
+import { API_URL, ENV, userClient } from "../_support/env.ts";
 import { createUser, sql } from "../_support/db.ts";
 import { createTrackClient } from "../../types/client.ts";
 import { fetchAsNewClient } from "../_support/track.ts";
@@ -99,4 +99,36 @@ Deno.test("a follow moved to another day, or gone with its follower's account, l
   await sql`delete from auth.users where id = ${fans[1].id}`;
   assertEquals(await days(), [{ date: "2026-02-01", followers_gained: 1 }], "no follow left today, no row of zeros");
   assertEquals((await summaryOf(creator.token)).followers, 1);
+});
+
+Deno.test("a signed-in user cannot date a follow: a body naming created_at is a 400 naming the field, nothing stored", async () => {
+  const creator = await createUser("follow-dated-creator");
+  const fan = await createUser("follow-dated-fan");
+  const days = async () =>
+    (await sql<{ date: string; n: number }[]>`select date::text, followers_gained as n from public.user_daily_stats
+      where user_id = ${creator.id} and followers_gained <> 0 order by date`).map((r) => [r.date, r.n]);
+
+  // What a hostile client sends through PostgREST: a follow far in the future, one in the past.
+  for (const created_at of ["2099-01-01T00:00:00Z", "1999-06-01T00:00:00Z"]) {
+    const res = await fetch(`${API_URL}/rest/v1/follows`, {
+      method: "POST",
+      headers: {
+        apikey: ENV.SUPABASE_PUBLISHABLE_KEY,
+        Authorization: `Bearer ${fan.token}`,
+        "Content-Type": "application/json",
+      },
+      body: JSON.stringify({ follower_id: fan.id, creator_id: creator.id, created_at }),
+    });
+    const body = await res.json();
+    assertEquals([res.status, body.code, body.hint], [400, "22023", "created_at"], created_at);
+  }
+  const [stored] = await sql<{ n: number }[]>`select count(*)::int as n from public.follows where creator_id = ${creator.id}`;
+  assertEquals(stored.n, 0, "nothing stored");
+  assertEquals(await days(), []);
+
+  // Without it the database dates the follow, and it counts today (UTC).
+  const { error } = await userClient(fan.token).from("follows").insert({ follower_id: fan.id, creator_id: creator.id });
+  assertEquals(error, null);
+  const [today] = await sql<{ d: string }[]>`select ((now() at time zone 'UTC')::date)::text as d`;
+  assertEquals(await days(), [[today.d, 1]]);
 });

@@ -177,6 +177,27 @@ Deno.test("signing keys: forged tokens get 401 at PostgREST and at every functio
   }
 });
 
+Deno.test("signing keys: every door reads a token's time claims as PostgREST does (30 s of clock skew)", async () => {
+  // PostgREST refuses when now > exp + 30, now < nbf - 30 or now < iat - 30. A door that judged
+  // otherwise answered a 500 (a function whose query PostgREST then refused) or honoured a token the
+  // database would not (track). Margins of 15 and 90 s keep the verdicts clear of the boundary.
+  const token = (claims: Record<string, number>) =>
+    new SignJWT({ ...creatorClaims(), ...claims }).setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .sign(new TextEncoder().encode(ENV.SUPABASE_JWT_SECRET));
+  const now = Math.floor(Date.now() / 1000);
+  const cases: [string, Record<string, number>, Record<string, number>][] = [
+    ["issued 15 s ahead", { iat: now + 15, exp: now + 600 }, CREATOR_OK],
+    ["issued 90 s ahead", { iat: now + 90, exp: now + 600 }, ALL_401],
+    ["expired 15 s ago", { iat: now - 600, exp: now - 15 }, CREATOR_OK],
+    ["expired 90 s ago", { iat: now - 600, exp: now - 90 }, ALL_401],
+    ["valid from 15 s ahead", { iat: now, nbf: now + 15, exp: now + 600 }, CREATOR_OK],
+    ["valid from 90 s ahead", { iat: now, nbf: now + 90, exp: now + 600 }, ALL_401],
+  ];
+  for (const [what, claims, expected] of cases) {
+    assertEquals(await statuses(await token(claims)), expected, what);
+  }
+});
+
 Deno.test({
   name: "signing keys: after rotation the old key works until it is revoked; then its tokens get 401 everywhere",
   sanitizeResources: false,

@@ -13,19 +13,22 @@ select raw_events.create_month('2026-03-01');
 select tests.create_supabase_user(u) from unnest(array['creator', 'peer', 'fan_table', 'fan_event', 'fan_both',
   'fan_gone', 'fan_twice']) as u;
 
--- by the table, as the app writes it (signed in, under RLS)
+-- by the table, as the app writes it (signed in, under RLS; the database dates it), then moved to
+-- the test's days by an operator (the service role may set created_at, users may not:
+-- 20261127001100; such an update recomputes the days it leaves and reaches)
 select tests.authenticate_as('fan_table');
-insert into public.follows (follower_id, creator_id, created_at)
-values (auth.uid(), tests.get_supabase_uid('creator'), '2026-03-10 10:00+00');
+insert into public.follows (follower_id, creator_id) values (auth.uid(), tests.get_supabase_uid('creator'));
 select tests.authenticate_as('fan_both');
-insert into public.follows (follower_id, creator_id, created_at)
-values (auth.uid(), tests.get_supabase_uid('creator'), '2026-03-11 08:00+00');
+insert into public.follows (follower_id, creator_id) values (auth.uid(), tests.get_supabase_uid('creator'));
 select tests.authenticate_as('fan_gone');
-insert into public.follows (follower_id, creator_id, created_at)
-values (auth.uid(), tests.get_supabase_uid('creator'), '2026-03-11 09:00+00');
+insert into public.follows (follower_id, creator_id) values (auth.uid(), tests.get_supabase_uid('creator'));
 select tests.authenticate_as('creator');
-insert into public.follows (follower_id, creator_id, created_at)
-values (auth.uid(), tests.get_supabase_uid('peer'), '2026-03-11 09:30+00');
+insert into public.follows (follower_id, creator_id) values (auth.uid(), tests.get_supabase_uid('peer'));
+select tests.authenticate_as_service_role();
+update public.follows f set created_at = d.at::timestamptz
+from (values ('fan_table', 'creator', '2026-03-10 10:00+00'), ('fan_both', 'creator', '2026-03-11 08:00+00'),
+             ('fan_gone', 'creator', '2026-03-11 09:00+00'), ('creator', 'peer', '2026-03-11 09:30+00')) as d (fan, followed, at)
+where f.follower_id = tests.get_supabase_uid(d.fan) and f.creator_id = tests.get_supabase_uid(d.followed);
 select tests.clear_authentication();
 
 -- by events, as the track function stores them (service role): signed-in follows, the same pair
@@ -84,8 +87,10 @@ select is((select followers_gained from public.user_daily_stats
            where user_id = tests.get_supabase_uid('creator') and date = '2026-03-10'), 2,
   'an unfollow takes its follow out of its day without waiting for a job');
 select tests.authenticate_as('peer');
-insert into public.follows (follower_id, creator_id, created_at)
-values (auth.uid(), tests.get_supabase_uid('creator'), '2026-03-12 10:00+00');
+insert into public.follows (follower_id, creator_id) values (auth.uid(), tests.get_supabase_uid('creator'));
+select tests.authenticate_as_service_role();
+update public.follows set created_at = '2026-03-12 10:00+00'
+where follower_id = tests.get_supabase_uid('peer') and creator_id = tests.get_supabase_uid('creator');
 select tests.clear_authentication();
 select is((select followers_gained from public.user_daily_stats
            where user_id = tests.get_supabase_uid('creator') and date = '2026-03-12'), 1,
