@@ -91,7 +91,11 @@ export async function verifyJwt(token: string): Promise<JWTPayload> {
       return refuseIssuedInFuture((await jwtVerify(token, legacySecret, options)).payload);
     }
     if (alg && SIGNING_KEY_ALGS.includes(alg)) {
-      const options = { algorithms: SIGNING_KEY_ALGS, requiredClaims: ["exp"], clockTolerance: CLOCK_SKEW_SECONDS };
+      const options = {
+        algorithms: SIGNING_KEY_ALGS,
+        requiredClaims: ["exp"],
+        clockTolerance: CLOCK_SKEW_SECONDS,
+      };
       return refuseIssuedInFuture((await jwtVerify(token, projectJwks(), options)).payload);
     }
   } catch (e) {

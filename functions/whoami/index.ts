@@ -23,7 +23,9 @@ Deno.serve(async (req) => {
 
   const db = caller.kind === "service" ? asService() : caller.token ? asCaller(caller.token) : asAnon();
   const { data, error } = await db.rpc("whoami");
-  if (error && refusedByPostgrest(error)) return jsonError(401, `authorization: ${error.message}`, "authorization");
+  if (error && refusedByPostgrest(error)) {
+    return jsonError(401, `authorization: ${error.message}`, "authorization");
+  }
   if (error) {
     console.error("whoami rpc failed", error);
     return jsonError(500, "internal error");
