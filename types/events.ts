@@ -31,8 +31,12 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 // Ids are checked for the 8-4-4-4-12 hex shape, not for an RFC 4122 version nibble: ids minted by
 // md5()::uuid in SQL (the seed's) are valid uuids to Postgres and must be valid here too.
+// Lower-cased as they are read: the database stores uuids in lower case whatever was sent, and the
+// live counters (Redis keys such as mashup:{id}:likes) and properties must name the same mashup as
+// the rollups do; an upper-case id made a second, unread set of live keys.
 const uuid = () =>
-  z.guid({ error: (issue) => (issue.code === "invalid_format" ? "Invalid UUID" : undefined) });
+  z.guid({ error: (issue) => (issue.code === "invalid_format" ? "Invalid UUID" : undefined) })
+    .transform((id) => id.toLowerCase());
 /**
  * Whether PostgreSQL can store a string: text and jsonb refuse NUL (\u0000), and a lone UTF-16
  * surrogate (\ud800 without its pair) has no UTF-8 form. JSON.parse accepts both, so without this
@@ -46,6 +50,24 @@ export const UNSTORABLE_TEXT =
 /** Any string of an event that is stored (or decides what is stored). */
 const text = () => z.string().refine(isStorableText, UNSTORABLE_TEXT);
 
+/**
+ * Whether PostgreSQL can read an ISO-8601 time: it has no year 0000 (1 BC) and allows UTC offsets up
+ * to ±15:59. zod's ISO check allows both, and an event time outside the kept window is stored as
+ * the client sent it (properties.client_timestamp), so one such time made the database refuse the
+ * whole batch (a 500 that no retry could get past).
+ */
+export function isStorableTime(s: string): boolean {
+  if (s.startsWith("0000")) return false;
+  const offset = /[+-](\d{2}):?\d{2}$|[+-](\d{2})$/.exec(s);
+  if (offset && Number(offset[1] ?? offset[2]) > 15) return false;
+  return Number.isFinite(Date.parse(s));
+}
+export const UNSTORABLE_TIME =
+  "Invalid ISO datetime: the year must be 0001 to 9999 and the UTC offset within ±15:59";
+/** An ISO-8601 time with a zone (Z or an offset) that the database can store. */
+export const isoTime = () =>
+  z.iso.datetime({ offset: true, abort: true }).refine(isStorableTime, UNSTORABLE_TIME);
+
 /** A short label chosen by the client: platform, format, reaction, tier. */
 const label = () => text().trim().min(1).max(64);
 /** Seconds within one play; a day is far beyond any mashup. */
@@ -55,7 +77,7 @@ const clientId = () => text().trim().min(1).max(200);
 /** The fields every event carries besides its properties. */
 const envelope = {
   id: uuid().optional(),
-  timestamp: z.iso.datetime({ offset: true }).optional(),
+  timestamp: isoTime().optional(),
   session_id: clientId().optional(),
   anonymous_id: clientId().optional(),
 };

@@ -1,7 +1,7 @@
 // The request side of the track function: which wire format a path speaks, reading the body
 // within the limits, and decoding it (gzip, PostHog's `data=` form and base64) into JSON.
 // Whole-request problems throw RequestError with the status and the JSON error to answer.
-import { MAX_BATCH_EVENTS, MAX_BODY_BYTES } from "../../types/events.ts";
+import { isoTime, MAX_BATCH_EVENTS, MAX_BODY_BYTES } from "../../types/events.ts";
 
 export class RequestError extends Error {
   constructor(readonly status: number, message: string, readonly field: string) {
@@ -204,9 +204,11 @@ export function checkedEvents(events: unknown, field: string): unknown[] {
   return events;
 }
 
+/** The batch's sent_at: an ISO-8601 time with a zone, as the events' own timestamps. (Date.parse
+ * alone took "1" or "March 7" for a clock and moved every event of the batch by it.) */
 export function sentAtOf(value: unknown): Date | null {
   if (value === undefined || value === null) return null;
-  const ms = typeof value === "string" ? Date.parse(value) : NaN;
-  if (Number.isNaN(ms)) throw new RequestError(400, "sent_at: Invalid ISO datetime", "sent_at");
-  return new Date(ms);
+  const checked = isoTime().safeParse(value);
+  if (!checked.success) throw new RequestError(400, `sent_at: ${checked.error.issues[0].message}`, "sent_at");
+  return new Date(Date.parse(checked.data));
 }

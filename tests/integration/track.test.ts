@@ -618,3 +618,28 @@ Deno.test("a browser's CORS preflight is answered, and every answer carries CORS
   const error = await raw({ method: "POST", headers: jsonHeaders, body: "{nope" });
   assertEquals(error.headers.get("access-control-allow-origin"), "*");
 });
+
+Deno.test("a time the database cannot read (year 0000, an offset past ±15:59) is refused for its event, never the batch", async () => {
+  const good = validEvent("mashup_liked");
+  const year0 = validEvent("mashup_liked", { timestamp: "0000-01-01T00:00:00Z" });
+  const farOffset = validEvent("mashup_liked", { timestamp: "2027-06-01T00:00:00+20:00" });
+  const westOffset = validEvent("mashup_liked", { timestamp: "2020-06-01T00:00:00-18:00" });
+  const edge = validEvent("mashup_liked", { timestamp: "2026-06-01T00:00:00+15:59" }); // PostgreSQL reads it
+  const res = await track({ events: [good, year0, farOffset, westOffset, edge] });
+  assertEquals(res.status, 200, JSON.stringify(res.body));
+  assertEquals([res.body.accepted, res.body.rejected.map((r) => [r.index, r.error.split(":")[0]])], [2, [
+    [1, "events[1].timestamp"],
+    [2, "events[2].timestamp"],
+    [3, "events[3].timestamp"],
+  ]]);
+  assertEquals((await storedEvents([good.id, year0.id, farOffset.id, westOffset.id, edge.id])).map((r) => r.id).sort(), [
+    good.id,
+    edge.id,
+  ].sort());
+
+  // The batch's sent_at follows the same rule, and is an ISO time with a zone, not whatever Date.parse takes.
+  for (const sent_at of ["1", "March 7", "2026-11-27 10:00", "0000-01-01T00:00:00Z", "2026-11-27T10:00:00+16:00"]) {
+    const bad = await track({ events: [validEvent("mashup_liked")], sent_at });
+    assertEquals([bad.status, bad.body.field], [400, "sent_at"], sent_at);
+  }
+});

@@ -158,3 +158,14 @@ Deno.test("a Redis that hangs delays an answer by at most a second; the late inc
   }
   assertEquals((await mashupCounters(ids.mashup)).plays, 1);
 });
+
+Deno.test("an upper-case mashup id is stored and counted as its lower-case self: one set of live counters", async () => {
+  const ids = { mashup: uuid(), creator: uuid() };
+  const upper = { mashup: ids.mashup.toUpperCase(), creator: ids.creator.toUpperCase() };
+  const events = [eventFor("mashup_played", ids), eventFor("mashup_played", upper), eventFor("mashup_liked", upper)];
+  assertEquals((await track({ events })).body, { accepted: 3, duplicates: 0, rejected: [], ignored: 0 });
+  assertEquals(await mashupCounters(ids.mashup), { plays: 2, likes: 1, shares: null, comments: null, downloads: null, reactions: null });
+  assertEquals(await redis.exists(`mashup:${upper.mashup}:plays`, `mashup:${upper.mashup}:likes`), 0);
+  const stored = await storedEvents(events.map((e) => e.id));
+  assertEquals(new Set(stored.map((r) => [r.mashup_id, r.properties.mashup_id].join(" "))), new Set([`${ids.mashup} ${ids.mashup}`]));
+});
