@@ -78,10 +78,13 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
     }
     const event = parsed.event;
     if (!userId && !event.anonymous_id && !event.session_id) {
+      // Named as the sender names them (a PostHog client: distinct_id, properties.$session_id).
+      const name = (field: string) => item.fieldNames?.[field] ?? field;
       rejected.push({
         index,
-        error:
-          `events[${index}].anonymous_id: Required: an event without a signed-in user needs anonymous_id or session_id`,
+        error: `events[${index}].${name("anonymous_id")}: Required: an event without a signed-in user needs ${
+          name("anonymous_id")
+        } or ${name("session_id")}`,
       });
       return;
     }

@@ -200,7 +200,7 @@ Deno.test("PostHog: $ events are ignored, bad events named, a forwarded browser 
       {
         index: 3,
         error:
-          "events[3].anonymous_id: Required: an event without a signed-in user needs anonymous_id or session_id",
+          "events[3].distinct_id: Required: an event without a signed-in user needs distinct_id or properties.$session_id",
       },
     ],
   }]);
