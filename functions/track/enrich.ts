@@ -158,6 +158,9 @@ export function normaliseSource(raw: string | null | undefined): string {
   } else if (/^[a-z0-9-]+(\.[a-z0-9-]+)+([/:?#].*)?$/.test(value)) {
     host = value.split(/[/:?#]/)[0];
   }
+  // A hostname is letters, digits, dots and hyphens (URL gives http(s) hosts in punycode). A URL of
+  // another scheme (javascript://alert(1)) has whatever "host" it was written with: it is a label.
+  if (host !== null && !/^[a-z0-9.-]*$/.test(host)) host = null;
   if (host !== null) {
     host = host.replace(/^www\./, "");
     if (!host) return "direct";

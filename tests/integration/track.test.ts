@@ -410,6 +410,10 @@ Deno.test("the play source is normalised to one name per place", async () => {
     ["https://www.google.de/", "google"],
     ["https://blog.example.com/post?utm=1", "blog.example.com"],
     ["Newsletter May", "newsletter_may"],
+    // Another scheme's "host" is no hostname: the whole value is cleaned as a label.
+    ["javascript://alert(1)", "javascript_alert_1"],
+    ["data://<img src=x onerror=alert(1)>", "data_img_src_x_onerror_alert_1"],
+    ["https://bücher.example/", "xn--bcher-kva.example"],
     ["", "direct"],
     ["   ", "direct"],
     [null, "direct"],
