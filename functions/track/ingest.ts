@@ -164,10 +164,17 @@ export async function store(
 
   let data: IngestResult[];
   try {
-    data = await db<IngestResult[]>`
-      select ordinality::int as ordinality, id, is_new, "timestamp", listener_key,
-             (extract(epoch from now()) * 1000000)::bigint::text as received_us
-      from public.ingest_events(${db.json(prepared.rows as never)}::jsonb)`;
+    // In an explicit transaction, answered only once COMMIT has returned. As one autocommitted
+    // statement, postgres.js resolved with the statement's rows before the server's commit: when
+    // another backend died (kill -9, the OOM killer) in between, PostgreSQL restarted, the insert
+    // rolled back, and the client had a 200 with every event "accepted" and stored nowhere (found
+    // from outside under load, docs/ingestion.md). A client that gets an error retries the same ids.
+    data = await db.begin((tx) =>
+      tx<IngestResult[]>`
+        select ordinality::int as ordinality, id, is_new, "timestamp", listener_key,
+               (extract(epoch from now()) * 1000000)::bigint::text as received_us
+        from public.ingest_events(${tx.json(prepared.rows as never)}::jsonb)`
+    );
   } catch (e) {
     throw new StoreError(`ingest_events: ${(e as Error).message}`);
   }

@@ -11,7 +11,11 @@ const MASHUP_CREATOR_HASH = "rt:mashup_creator";
 async function realtimeAs(token: string) {
   const res = await fetch(`${API_URL}/functions/v1/analytics/realtime`, { headers: { Authorization: `Bearer ${token}` } });
   assertEquals(res.status, 200);
-  return await res.json() as { activeUsers: number; playingNow: { mashupId: string; listeners: number }[] };
+  return await res.json() as {
+    activeUsers: number;
+    playingNow: { mashupId: string; listeners: number }[];
+    lastHour: { plays: number; likes: number };
+  };
 }
 
 function playOf(mashupId: string, anonymousId: string) {
@@ -30,7 +34,8 @@ Deno.test("a deleted mashup: the live cache forgets its creator after the sync, 
   // A live play: the cache learns the owner, the owner's live view counts the listener.
   assertEquals((await track(playOf(mashup, `anon-test-live-1-${uuid()}`))).body.accepted, 1);
   assertEquals(await redis.hget(MASHUP_CREATOR_HASH, mashup), owner.id);
-  assertEquals((await realtimeAs(owner.token)).activeUsers, 1);
+  const before = await realtimeAs(owner.token);
+  assertEquals([before.activeUsers, before.lastHour.plays, before.playingNow.length], [1, 1, 1], JSON.stringify(before));
 
   // The owner deletes it (PostgREST, under RLS); the sync runs, as every 5 minutes.
   const { error } = await userClient(owner.token).from("mashups").delete().eq("id", mashup);
@@ -44,11 +49,15 @@ Deno.test("a deleted mashup: the live cache forgets its creator after the sync, 
   assertEquals(sync.status, 200, JSON.stringify(report));
   assert(report.deletedMashups.forgotten >= 1, JSON.stringify(report.deletedMashups));
   assertEquals(await redis.hget(MASHUP_CREATOR_HASH, mashup), null, "the cache forgot the deleted mashup");
+  // Its listener, play and playing-now left the owner's live view with it, as the view from Postgres
+  // has it (Redis down): a deleted mashup's events belong to no creator.
+  const after = await realtimeAs(owner.token);
+  assertEquals([after.activeUsers, after.lastHour.plays, after.playingNow], [0, 0, []], JSON.stringify(after));
 
   // A late play of the deleted mashup: stored (raw events are never refused for it), but no longer
   // the former owner's live listener.
   assertEquals((await track(playOf(mashup, `anon-test-live-2-${uuid()}`))).body.accepted, 1);
-  assertEquals((await realtimeAs(owner.token)).activeUsers, 1, "the late listener is nobody's");
+  assertEquals((await realtimeAs(owner.token)).activeUsers, 0, "the late listener is nobody's either");
   assertEquals(await redis.hget(MASHUP_CREATOR_HASH, mashup), null);
 
   // Nobody can take the id: not a creator through PostgREST (no choosing ids at all) ...

@@ -1,8 +1,10 @@
 // ingestion.md's promise when the database fails: the batch answers 500 naming `events`, nothing of
 // it is stored, and the client's retry with the same ids stores each event once. The failure is a
 // constraint added for this test only (refusing its own session id), removed before the retry.
-import { assertEquals } from "../_support/assert.ts";
+import postgres from "postgres";
+import { assert, assertEquals } from "../_support/assert.ts";
 import { sql } from "../_support/db.ts";
+import { ENV } from "../_support/env.ts";
 import { storedEvents, track, validEvent } from "../_support/track.ts";
 
 Deno.test("the database fails: 500 naming events, nothing stored; the retry with the same ids stores each once", async () => {
@@ -32,5 +34,67 @@ Deno.test("the database fails: 500 naming events, nothing stored; the retry with
   assertEquals([again.status, again.body], [200, { accepted: 0, duplicates: 3, rejected: [], ignored: 0 }]);
   assertEquals((await storedEvents(ids)).length, 3, "each event stored once");
 });
+
+Deno.test({
+  name: "a crash during the commit is a 500, never a 200 for events that were not stored; the retry stores them once",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    // The commit of this batch is held for 3 s (a deferred trigger on its session id); meanwhile
+    // another backend is killed with SIGKILL, so PostgreSQL restarts and rolls the batch back. Track
+    // stored it as one autocommitted statement and answered with its rows, which arrive before the
+    // commit: a 200, every event "accepted", none stored (found from outside under load).
+    const run = crypto.randomUUID().slice(0, 8);
+    const session = `db-crash-${run}`;
+    const events = [
+      validEvent("mashup_liked", { session_id: session }),
+      validEvent("mashup_played", { session_id: session }),
+      validEvent("mashup_shared", { session_id: session }),
+    ];
+    const ids = events.map((e) => e.id);
+    await sql.unsafe(`
+      create function public.test_slow_commit_${run}() returns trigger language plpgsql set search_path = '' as $$
+      begin perform pg_sleep(3); return null; end $$;
+      create constraint trigger test_slow_commit_${run} after insert on raw_events.analytics_events
+        deferrable initially deferred for each row when (new.session_id = '${session}')
+        execute function public.test_slow_commit_${run}();`);
+    const victim = postgres(ENV.SUPABASE_DB_URL, { max: 1, onnotice: () => {} });
+    const dropTrigger = () =>
+      sql.unsafe(`drop trigger if exists test_slow_commit_${run} on raw_events.analytics_events;
+        drop function if exists public.test_slow_commit_${run}();`);
+    try {
+      const [{ pid }] = await victim<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      const answer = track({ events });
+      await new Promise((r) => setTimeout(r, 1000)); // the batch is in its commit by now
+      const killed = await new Deno.Command("kill", { args: ["-9", String(pid)] }).output();
+      assert(killed.success, "killed a backend of this stack");
+      const crashed = await answer;
+      assertEquals([crashed.status, crashed.body.field], [500, "events"], JSON.stringify(crashed.body));
+    } finally {
+      await victim.end({ timeout: 1 }).catch(() => {});
+      await untilDatabaseAnswers();
+      await dropTrigger();
+    }
+    assertEquals(await storedEvents(ids), [], "nothing of the batch is stored");
+    let retry = await track({ events });
+    // The function's own pool may still hold a connection from before the restart: its first use fails.
+    for (let i = 0; retry.status === 500 && i < 5; i++) retry = await track({ events });
+    assertEquals([retry.status, retry.body], [200, { accepted: 3, duplicates: 0, rejected: [], ignored: 0 }]);
+    assertEquals((await storedEvents(ids)).length, 3, "each event stored once");
+  },
+});
+
+/** PostgreSQL recovers from a killed backend on its own (the postmaster restarts the others). */
+async function untilDatabaseAnswers() {
+  for (let i = 0;; i++) {
+    try {
+      await sql`select 1`;
+      return;
+    } catch (e) {
+      if (i > 60) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
 
 Deno.test.afterAll(() => sql.end());
