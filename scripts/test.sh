@@ -84,6 +84,13 @@ else
   cat test-results/upgrade-plays.txt | head -40; fail 1 "upgrade of a database with data (play summaries)"
 fi
 
+# Databases built at older commits of main, upgraded with the CLI, equal a fresh one (tests/upgrade/commits.txt).
+if bash tests/upgrade/from_commits.sh >test-results/upgrade-commits.txt 2>&1; then
+  pass 1; tail -n 1 test-results/upgrade-commits.txt
+else
+  cat test-results/upgrade-commits.txt | head -60; fail 1 "upgrade from older commits (supabase migration up)"
+fi
+
 echo "== generated database types =="
 if bash scripts/gen-types.sh --check 2>test-results/types.txt; then pass 1; else
   cat test-results/types.txt; fail 1 "types/database.ts is stale"
