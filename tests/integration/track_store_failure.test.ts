@@ -7,15 +7,17 @@ import { sql } from "../_support/db.ts";
 import { ENV } from "../_support/env.ts";
 import { storedEvents, track, validEvent } from "../_support/track.ts";
 
-Deno.test("the database fails: 500 naming events, nothing stored; the retry with the same ids stores each once", async () => {
+/** Three events of a session of their own, which the test's failure is keyed on. */
+function batchOf(prefix: string) {
   const run = crypto.randomUUID().slice(0, 8);
-  const session = `db-fail-${run}`;
-  const events = [
-    validEvent("mashup_liked", { session_id: session }),
-    validEvent("mashup_played", { session_id: session }),
-    validEvent("mashup_shared", { session_id: session }),
-  ];
-  const ids = events.map((e) => e.id);
+  const session = `${prefix}-${run}`;
+  const types = ["mashup_liked", "mashup_played", "mashup_shared"] as const;
+  const events = types.map((type) => validEvent(type, { session_id: session }));
+  return { run, session, events, ids: events.map((e) => e.id) };
+}
+
+Deno.test("the database fails: 500 naming events, nothing stored; the retry with the same ids stores each once", async () => {
+  const { run, session, events, ids } = batchOf("db-fail");
   await sql.unsafe(`alter table raw_events.analytics_events add constraint test_store_failure_${run}
     check (session_id is distinct from '${session}') not valid`);
   try {
@@ -44,14 +46,7 @@ Deno.test({
     // another backend is killed with SIGKILL, so PostgreSQL restarts and rolls the batch back. Track
     // stored it as one autocommitted statement and answered with its rows, which arrive before the
     // commit: a 200, every event "accepted", none stored (found from outside under load).
-    const run = crypto.randomUUID().slice(0, 8);
-    const session = `db-crash-${run}`;
-    const events = [
-      validEvent("mashup_liked", { session_id: session }),
-      validEvent("mashup_played", { session_id: session }),
-      validEvent("mashup_shared", { session_id: session }),
-    ];
-    const ids = events.map((e) => e.id);
+    const { run, session, events, ids } = batchOf("db-crash");
     await sql.unsafe(`
       create function public.test_slow_commit_${run}() returns trigger language plpgsql set search_path = '' as $$
       begin perform pg_sleep(3); return null; end $$;
