@@ -70,8 +70,15 @@ export const isoTime = () =>
 
 /** A short label chosen by the client: platform, format, reaction, tier. */
 const label = () => text().trim().min(1).max(64);
+/** A JSON number that is finite. JSON.parse reads 1e400 as Infinity, which zod refused as "expected
+ * number, received number"; this names the problem. */
+const finite = () =>
+  z.number({
+    error: (issue) =>
+      issue.code === "invalid_type" && typeof issue.input === "number" ? "Invalid number: must be finite" : undefined,
+  });
 /** Seconds within one play; a day is far beyond any mashup. */
-const seconds = () => z.number().min(0).max(86_400);
+const seconds = () => finite().min(0).max(86_400);
 const clientId = () => text().trim().min(1).max(200);
 
 /** The fields every event carries besides its properties. */
@@ -122,8 +129,8 @@ export const mashupCreated = eventOf(
   "mashup_created",
   z.object({
     mashup_id: uuid(),
-    track_count: z.number().int().min(1).max(1000),
-    duration: z.number().gt(0).max(86_400),
+    track_count: finite().int().min(1).max(1000),
+    duration: finite().gt(0).max(86_400),
     used_ai: z.boolean(),
   }),
 );

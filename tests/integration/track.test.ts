@@ -647,3 +647,14 @@ Deno.test("a time the database cannot read (year 0000, an offset past ±15:59) i
     assertEquals([bad.status, bad.body.field], [400, "sent_at"], sent_at);
   }
 });
+
+Deno.test("a number JSON reads as Infinity (1e400) is refused as not finite, naming the field", async () => {
+  const event = validEvent("mashup_play_progress");
+  const body = JSON.stringify({ events: [event] }).replace(/"position_seconds":[0-9.]+/, '"position_seconds":1e400');
+  const res = await track(undefined, { raw: body });
+  assertEquals([res.status, res.body.rejected], [400, [{
+    index: 0,
+    error: "events[0].properties.position_seconds: Invalid number: must be finite",
+  }]]);
+  assertEquals(await storedEvents([event.id]), []);
+});
