@@ -3,6 +3,9 @@
 -- and how many rows differ (in either direction) from an independent recount. All zeros = exact.
 -- Used after every bench/aggregate run (which fails otherwise) and by tests/upgrade/run.sh.
 -- Run it when the queue is empty (after an incremental run): queued events are not counted yet.
+-- Not after public.erase_listener (retention or erasure): it deletes raw events and keeps the
+-- rollups' counts (docs/raw-storage.md), so a recount from what is left differs by design; nor
+-- after retention dropped a month (the rollups keep it, the raw events are gone).
 create schema if not exists check_rollups;
 
 -- user_daily_stats recounted from chk_raw / chk_counted (call check_rollups.mismatches() first in the
