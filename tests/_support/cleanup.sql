@@ -26,6 +26,9 @@ with removed as (
   returning id
 )
 delete from public.analytics_event_ids where id in (select id from removed);
+-- The live totals' counts of those deleted events (raw_events.removed_realtime_counts) go with them.
+delete from raw_events.removed_realtime_counts
+ where subject_id in (select id from cleanup_mashups) or subject_id in (select id from cleanup_users);
 delete from auth.users where id in (select id from cleanup_users);
 -- The aggregation tests' own job names (never the stack's `incremental` job).
 delete from aggregation.watermarks where :'pattern' = '%@test.local' and job like 'test-%';

@@ -28,6 +28,8 @@ import {
   syncRealtime,
 } from "../../functions/_shared/realtime_sync.ts";
 import { keys, PLATFORM_RECENT, readRealtime, recordRealtime } from "../../functions/_shared/realtime.ts";
+import { track as trackFunction, validEvent, validProperties } from "../_support/track.ts";
+import type { EventType } from "../../types/events.ts";
 
 const COUNTED: Record<string, keyof Totals[string]> = {
   mashup_played: "plays",
@@ -303,6 +305,43 @@ Deno.test("reconciliation repairs every drift exactly, in-flight increments incl
   const [{ n }] = await sql<{ n: string }[]>`select count(*) as n from public.realtime_drift
     where run_id = ${later.run_id} and subject_id = any(${c.mashups}::uuid[])`;
   assertEquals(Number(n), 0, "nothing left to repair");
+});
+
+Deno.test("an erased listener's events stay counted in the live totals through the hourly reconciliation", async () => {
+  const c = await creatorWithMashups("rt-erased", 1);
+  const [m] = c.mashups;
+  const erased = `anon-test-erase-${crypto.randomUUID().slice(0, 8)}`;
+  const kept = `anon-test-keep-${crypto.randomUUID().slice(0, 8)}`;
+  const on = (type: EventType, anonymousId: string) =>
+    validEvent(type, {
+      anonymous_id: anonymousId,
+      properties: validProperties(type, { mashup: m, play: crypto.randomUUID(), creator: c.id }),
+    });
+  const sent = await trackFunction({
+    events: [
+      on("mashup_played", erased),
+      on("mashup_played", erased),
+      on("mashup_liked", erased),
+      on("mashup_played", kept),
+    ],
+  });
+  assertEquals([sent.status, sent.body.accepted], [200, 4]);
+  assertEquals((await invokeSync(SERVICE_KEY)).status, 200);
+  const totals = async () => {
+    const { data, error } = await userClient(c.token).rpc("realtime_totals");
+    assertEquals(error, null);
+    return data!.map((r) => [r.mashup_id, r.plays, r.likes]);
+  };
+  assertEquals(await totals(), [[m, 3, 1]], "the creator sees the synced totals");
+
+  const erasure = await service.rpc("erase_listener", { p_anonymous_id: erased });
+  assertEquals([erasure.error, (erasure.data as { events_deleted: number }).events_deleted], [null, 3]);
+  const reconciled = await invokeSync(SERVICE_KEY, { reconcile: true });
+  assertEquals(reconciled.status, 200);
+  assertEquals(await totals(), [[m, 3, 1]], "the reconciliation keeps the erased listener's counted events");
+  const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from public.realtime_drift
+    where run_id = ${reconciled.body.reconcile.run_id} and subject_id = ${m}`;
+  assertEquals(n, 0, "and finds nothing to repair");
 });
 
 Deno.test("upgrade: counters marked in the old rt:dirty set are still synced, exactly once", async () => {
