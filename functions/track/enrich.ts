@@ -72,30 +72,29 @@ export function maxFutureMs(): number {
 }
 /** How late an event may arrive and keep its own time: a week of offline queueing. */
 export const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+/** The earliest instant a Date holds: no lower bound (the service role's events keep any time). */
+export const EARLIEST = new Date(-8.64e15);
 
 /**
  * The event time to store. With the batch's `sent_at` (the client clock when it sent), a skewed
  * device clock is corrected first, as PostHog does: time = receivedAt - (sentAt - timestamp).
  * Inside [oldest, receivedAt + skew] the time is kept; `oldest` is receivedAt - 7 days for clients,
- * and the retention horizon for the service role (history imports keep every event on its own
- * day). Outside it, or when the client sent none, the event gets the receive time (null here: the
- * database's now()) and an out-of-window client timestamp is kept in properties.client_timestamp
- * for audit; `tooOld` says the time was before `oldest` (the service role's events are then refused).
+ * and EARLIEST for the service role (history imports keep every event on its own day; the database
+ * refuses one before its retention horizon). Outside it, or when the client sent none, the event
+ * gets the receive time (null here: the database's now()) and an out-of-window client timestamp is
+ * kept in properties.client_timestamp for audit.
  */
 export function eventTime(
   clientTimestamp: string | undefined,
   receivedAt: Date,
   sentAt: Date | null,
   oldest: Date = new Date(receivedAt.getTime() - MAX_AGE_MS),
-): { timestamp: string | null; outOfWindow: boolean; tooOld: boolean } {
-  if (!clientTimestamp) return { timestamp: null, outOfWindow: false, tooOld: false };
+): { timestamp: string | null; outOfWindow: boolean } {
+  if (!clientTimestamp) return { timestamp: null, outOfWindow: false };
   let ms = Date.parse(clientTimestamp);
   if (sentAt) ms += receivedAt.getTime() - sentAt.getTime();
-  const tooOld = ms < oldest.getTime();
-  const inWindow = !tooOld && ms <= receivedAt.getTime() + maxFutureMs();
-  return inWindow
-    ? { timestamp: new Date(ms).toISOString(), outOfWindow: false, tooOld }
-    : { timestamp: null, outOfWindow: true, tooOld };
+  const inWindow = ms >= oldest.getTime() && ms <= receivedAt.getTime() + maxFutureMs();
+  return inWindow ? { timestamp: new Date(ms).toISOString(), outOfWindow: false } : { timestamp: null, outOfWindow: true };
 }
 
 // --- source --------------------------------------------------------------------------------------

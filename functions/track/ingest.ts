@@ -5,8 +5,7 @@ import type { directDb } from "../_shared/db.ts";
 import { isStorableText, parseEvent, type TrackEvent, type TrackResponse, UNSTORABLE_TEXT } from "../../types/events.ts";
 import type { Caller } from "../_shared/auth.ts";
 import { type RealtimeEvent, recordRealtime } from "../_shared/realtime.ts";
-import { type Agent, agentOf, eventTime, MAX_AGE_MS, normaliseSource } from "./enrich.ts";
-import { RETENTION_MONTHS, retentionHorizon } from "../_shared/retention.ts";
+import { type Agent, agentOf, EARLIEST, eventTime, MAX_AGE_MS, normaliseSource } from "./enrich.ts";
 
 /** One received event before validation, with the User-Agent that speaks for it when not the request's.
  * `fieldNames` renames the native fields in errors to the names the sender used (PostHog's). */
@@ -58,9 +57,11 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
   const agents = new Map<string, Agent>();
   // The user is the verified token's subject, or nobody: a user id in the body is never read.
   const userId = ctx.caller.kind === "user" ? ctx.caller.userId : null;
-  // The service role imports history: its events keep their time back to the retention horizon.
+  // The service role imports history: its events keep their time, whatever its age. The database
+  // alone knows the retention horizon (raw_events.horizon(): the settings an operator may change,
+  // never before a dropped month) and refuses an event before it, by name (below, in `store`).
   const service = ctx.caller.kind === "service";
-  const oldest = service ? retentionHorizon(ctx.receivedAt) : new Date(ctx.receivedAt.getTime() - MAX_AGE_MS);
+  const oldest = service ? EARLIEST : new Date(ctx.receivedAt.getTime() - MAX_AGE_MS);
 
   received.forEach((item, index) => {
     if (item.ignored) {
@@ -91,14 +92,6 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
 
     const agent = agentOf(item.userAgent ?? ctx.userAgent, agents);
     const time = eventTime(event.timestamp, ctx.receivedAt, ctx.sentAt, oldest);
-    if (service && time.tooOld) {
-      // Moved to today it would be a false event; kept at its time, retention would delete it.
-      rejected.push({
-        index,
-        error: `events[${index}].timestamp: older than the retention horizon (${RETENTION_MONTHS} months)`,
-      });
-      return;
-    }
     const properties: Record<string, unknown> = { ...event.properties };
     if (event.type === "mashup_played") properties.source = normaliseSource(event.properties.source);
     if (time.outOfWindow) properties.client_timestamp = event.timestamp;

@@ -4,6 +4,7 @@
 import { assert, assertEquals } from "../_support/assert.ts";
 import { sql } from "../_support/db.ts";
 import { storedEvents, track, validEvent } from "../_support/track.ts";
+import { SERVICE_KEY } from "../_support/env.ts";
 
 async function horizon(): Promise<number> {
   const [row] = await sql<{ horizon: Date }[]>`select raw_events.horizon() as horizon`;
@@ -38,4 +39,35 @@ Deno.test("an event older than the retention horizon is refused with its field n
   assertEquals(again.status, 400);
   assertEquals(again.body.rejected.map((r) => r.index), [0]);
   assertEquals(again.body.duplicates, 0);
+});
+
+Deno.test("an operator who keeps 24 months gets the service role's 20-month-old events stored at once; a dropped month stays refused", async () => {
+  const [before] = await sql<{ retention_months: number; dropped_through: Date | null }[]>`
+    select retention_months, dropped_through from raw_events.settings`;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const twentyMonthsBack = new Date();
+  twentyMonthsBack.setUTCMonth(twentyMonthsBack.getUTCMonth() - 20);
+  const old = validEvent("mashup_liked", { timestamp: iso(twentyMonthsBack.getTime()) });
+  try {
+    // A database that dropped nothing yet; the setting as an operator changes it.
+    await sql`update raw_events.settings set retention_months = 24, dropped_through = null`;
+    const res = await track({ events: [old] }, { token: SERVICE_KEY });
+    assertEquals([res.status, res.body.accepted, res.body.rejected], [200, 1, []], JSON.stringify(res.body));
+    const [stored] = await storedEvents([old.id]);
+    assertEquals(new Date(stored.timestamp).getTime(), twentyMonthsBack.getTime(), "stored on its own day");
+
+    // Once a month was dropped, raising retention again does not reopen it.
+    const dropped = new Date(Date.UTC(twentyMonthsBack.getUTCFullYear(), twentyMonthsBack.getUTCMonth() + 2, 1));
+    await sql`update raw_events.settings set dropped_through = ${dropped}`;
+    const again = validEvent("mashup_liked", { timestamp: iso(twentyMonthsBack.getTime() + 86_400_000) });
+    const refused = await track({ events: [again] }, { token: SERVICE_KEY });
+    assertEquals(refused.body.rejected.map((r) => r.index), [0]);
+    assert(/retention horizon/.test(refused.body.rejected[0].error), refused.body.rejected[0].error);
+  } finally {
+    await sql`update raw_events.settings set retention_months = ${before.retention_months},
+                                            dropped_through = ${before.dropped_through}`;
+    await sql`with gone as (delete from public.analytics_events where id = ${old.id} returning id)
+              delete from public.analytics_event_ids where id in (select id from gone)`;
+    await sql`select aggregation.forget_events(${[old.id]}::uuid[])`;
+  }
 });
