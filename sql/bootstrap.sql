@@ -82,8 +82,10 @@ create table if not exists auth.users (
   is_anonymous boolean not null default false
 );
 alter table auth.users owner to supabase_admin;
--- On Supabase, postgres may read and write auth.users (seeding, admin tooling); API roles may not.
-grant all on auth.users to postgres, service_role;
+-- On Supabase, postgres may read and write auth.users (seeding, admin tooling); API roles may not,
+-- the service role included (hosted grants it USAGE on the schema only): functions it runs ask
+-- aggregation.user_exists() instead (migration 20261127001800).
+grant all on auth.users to postgres;
 
 create or replace function auth.uid()
 returns uuid
