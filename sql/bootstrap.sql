@@ -79,7 +79,13 @@ create table if not exists auth.users (
   is_super_admin boolean,
   created_at timestamptz default now(),
   updated_at timestamptz default now(),
-  is_anonymous boolean not null default false
+  is_anonymous boolean not null default false,
+  -- GoTrue reads these into strings: a user whose tokens are NULL cannot sign in on hosted
+  -- (supabase/auth#1940); the seed sets them to ''.
+  confirmation_token varchar(255),
+  recovery_token varchar(255),
+  email_change_token_new varchar(255),
+  email_change varchar(255)
 );
 alter table auth.users owner to supabase_admin;
 -- On Supabase, postgres may read and write auth.users (seeding, admin tooling); API roles may not,

@@ -37,6 +37,14 @@ select '00000000-0000-0000-0000-000000000000', md5('fan-' || i)::uuid, 'authenti
        jsonb_build_object('display_name', 'Fan ' || i), (select now from seed_clock) - interval '100 days', (select now from seed_clock)
 from generate_series(1, 300) as i;
 
+-- GoTrue scans the token columns into strings: NULL makes a hosted project's password sign-in fail
+-- with "converting NULL to string is unsupported" (supabase/auth#1940). Empty strings, as GoTrue
+-- writes them itself.
+update auth.users
+set confirmation_token = coalesce(confirmation_token, ''), recovery_token = coalesce(recovery_token, ''),
+    email_change_token_new = coalesce(email_change_token_new, ''), email_change = coalesce(email_change, '')
+where email like '%@mashups.local';
+
 -- Mashups: 12 for the demo creator, 6 for each of the others; popularity rank = mashup number.
 create temporary table seed_mashups as
 select n,

@@ -39,7 +39,9 @@ async function demoData(sql: postgres.Sql, anchor: string) {
   // users (@mashups.local), its mashups (ids md5('mashup-<n>')), follows among its users, and events
   // with its session ids that arrived no later than its clock.
   const users = await sql`
-    select id, email, aud, role, created_at, email_confirmed_at, raw_app_meta_data, raw_user_meta_data
+    select id, email, aud, role, created_at, email_confirmed_at, raw_app_meta_data, raw_user_meta_data,
+           -- '' (never NULL): hosted GoTrue cannot sign in a user whose tokens are NULL (supabase/auth#1940)
+           confirmation_token, recovery_token, email_change_token_new, email_change
     from auth.users where email like '%@mashups.local' order by id`;
   const mashups = await sql`
     select id, creator_id, title, duration_seconds, created_at from public.mashups
@@ -91,6 +93,12 @@ Deno.test({
     assert(loaded && anchor, "npm start seeded the demo creator");
     const main = await demoData(mainSql, anchor);
     assert(main.events.n > 10_000 && main.mashups.length === 42 && main.users.length === 306, "npm start's demo data");
+    assert(
+      main.users.every((u) =>
+        [u.confirmation_token, u.recovery_token, u.email_change_token_new, u.email_change].every((t) => t === "")
+      ),
+      "every demo user's token columns are '' (hosted GoTrue cannot sign in a user whose tokens are NULL)",
+    );
 
     await mainSql.unsafe(`drop database if exists ${SCRATCH} with (force)`);
     await mainSql.unsafe(`create database ${SCRATCH}`);
