@@ -18,6 +18,7 @@ import {
   syncRealtime,
 } from "../_shared/realtime_sync.ts";
 import { forgetRetiredMashups } from "../_shared/retired_mashups.ts";
+import { forgetErasedListeners } from "../_shared/erased_listeners.ts";
 
 Deno.serve(async (req) => {
   const pre = preflight(req);
@@ -62,7 +63,8 @@ Deno.serve(async (req) => {
     const windows = await repairRealtimeWindows(redis, db);
     const reconcile = body.reconcile === true ? await reconcileRealtime(redis, db) : undefined;
     const deletedMashups = await forgetRetiredMashups(redis, db);
-    return json({ recovery, sync, windows, reconcile, deletedMashups, ms: Math.round(performance.now() - started) }, 200, {
+    const erasures = await forgetErasedListeners(redis, db);
+    return json({ recovery, sync, windows, reconcile, deletedMashups, erasures, ms: Math.round(performance.now() - started) }, 200, {
       "Cache-Control": "no-store",
     });
   } catch (e) {

@@ -344,6 +344,38 @@ Deno.test("an erased listener's events stay counted in the live totals through t
   assertEquals(n, 0, "and finds nothing to repair");
 });
 
+Deno.test("an erased listener leaves the live windows at the next sync run, and no one else does", async () => {
+  const c = await creatorWithMashups("rt-erased-live", 1);
+  const [m] = c.mashups;
+  const erased = `anon-test-erase-${crypto.randomUUID().slice(0, 8)}`;
+  const kept = `anon-test-keep-${crypto.randomUUID().slice(0, 8)}`;
+  const play = (anonymousId: string) =>
+    validEvent("mashup_played", {
+      anonymous_id: anonymousId,
+      properties: validProperties("mashup_played", { mashup: m, play: crypto.randomUUID(), creator: c.id }),
+    });
+  assertEquals((await trackFunction({ events: [play(erased), play(kept)] })).status, 200);
+  assertEquals((await invokeSync(SERVICE_KEY)).status, 200);
+  const members = async (key: string) => (await redis.zrange(key, 0, -1) as string[]).filter((x) => x.includes("anon-test-"));
+  const named = (list: string[], id: string) => list.filter((x) => x.includes(id)).length;
+  const creatorKey = keys.recent({ creatorId: c.id });
+  assert(named(await members(creatorKey), erased) >= 2, "the erased listener is live before the erasure (a| and p|)");
+
+  const erasure = await service.rpc("erase_listener", { p_anonymous_id: erased });
+  assertEquals(erasure.error, null);
+  const synced = await invokeSync(SERVICE_KEY);
+  assertEquals(synced.status, 200);
+  assert(synced.body.erasures.rebuilt >= 2, JSON.stringify(synced.body.erasures));
+  for (const key of [creatorKey, PLATFORM_RECENT]) {
+    const left = await members(key);
+    assertEquals(named(left, erased), 0, `${key} keeps nothing of the erased listener`);
+    assert(named(left, kept) >= 2, `${key} keeps the other listener`);
+  }
+  const live = await readRealtime({ creatorId: c.id }, { redis });
+  assertEquals([live.activeUsers, live.lastHour.plays], [1, 1], "the creator's live numbers count the kept listener only");
+  assertEquals((await invokeSync(SERVICE_KEY)).body.erasures.rebuilt, 0, "the next run rebuilds nothing");
+});
+
 Deno.test("upgrade: counters marked in the old rt:dirty set are still synced, exactly once", async () => {
   const c = await creatorWithMashups("rt-legacy", 1);
   const [m] = c.mashups;
