@@ -677,6 +677,7 @@ export type Database = {
         Args: { p_anonymous_id?: string; p_user_id?: string };
         Returns: Json;
       };
+      erasure_count: { Args: Record<PropertyKey, never>; Returns: number };
       get_creator_dashboard: {
         Args: {
           p_end?: string;
