@@ -10,6 +10,7 @@
 //   GET  /.well-known/jwks.json (and /jwks) the public signing keys (open, no API key needed)
 //   POST /admin/signing-keys/rotate        service role: a new current key, the old one stays published
 //   POST /admin/signing-keys/revoke {kid}  service role: a previously used key is withdrawn
+//   DELETE /admin/users/{id}               service role: the account is deleted (auth.admin.deleteUser)
 //   GET  /health, GET /settings
 //
 // As hosted GoTrue with JWT signing keys: access tokens are ES256 JWTs signed with the stand-in's own
@@ -83,7 +84,7 @@ async function verifyAccessToken(token: string): Promise<Record<string, unknown>
 const cors: Record<string, string> = {
   "Access-Control-Allow-Origin": "*",
   "Access-Control-Allow-Headers": "authorization, x-client-info, apikey, content-type, x-supabase-api-version",
-  "Access-Control-Allow-Methods": "GET, POST, PUT, OPTIONS",
+  "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
 };
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), {
@@ -288,6 +289,37 @@ async function signingKeys(req: Request, action: string): Promise<Response> {
   return json(200, { revoked: kid, keys: keyring.jwks().keys });
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * GoTrue's admin delete: the row goes from auth.users, as supabase_auth_admin (the role GoTrue
+ * connects as, which has no rights on analytics tables: what the database does on its own, such as
+ * erasing the account's analytics, happens with the rights its triggers have), and the account's
+ * sessions end. Soft deletes (should_soft_delete) are not in this stand-in.
+ */
+async function deleteUser(req: Request, id: string): Promise<Response> {
+  if (!(await isServiceRole(req))) {
+    return json(403, { code: 403, error_code: "not_admin", msg: "User not allowed" });
+  }
+  if (!UUID.test(id)) return json(404, { code: 404, error_code: "user_not_found", msg: "User not found" });
+  const body = await readBody(req);
+  if (body.should_soft_delete === true) {
+    return json(422, {
+      code: 422,
+      error_code: "validation_failed",
+      msg: "should_soft_delete is not supported by the local auth stand-in",
+    });
+  }
+  const rows = await sql.begin(async (tx) => {
+    await tx`set local role supabase_auth_admin`;
+    return await tx<UserRow[]>`delete from auth.users where id = ${id} returning ${USER_COLUMNS}`;
+  });
+  if (rows.length === 0) return json(404, { code: 404, error_code: "user_not_found", msg: "User not found" });
+  for (const [t, e] of refreshTokens) if (e.sub === id) refreshTokens.delete(t);
+  saveSessions();
+  return json(200, userJson(rows[0]));
+}
+
 Deno.serve({ hostname: "127.0.0.1", port: PORT, onListen: () => console.log(`auth stand-in on 127.0.0.1:${PORT}`) }, async (req) => {
   if (req.method === "OPTIONS") return new Response("ok", { headers: cors });
   const url = new URL(req.url);
@@ -308,6 +340,8 @@ Deno.serve({ hostname: "127.0.0.1", port: PORT, onListen: () => console.log(`aut
     }
     const admin = /^\/admin\/signing-keys\/(rotate|revoke)$/.exec(path);
     if (admin && req.method === "POST") return await signingKeys(req, admin[1]);
+    const adminUser = /^\/admin\/users\/([^/]+)$/.exec(path);
+    if (adminUser && req.method === "DELETE") return await deleteUser(req, adminUser[1]);
     if (path === "/health") return json(200, { name: "GoTrue (local stand-in)", description: "scripts/auth-server.ts" });
     if (path === "/settings") {
       return json(200, { external: { email: true }, disable_signup: true, mailer_autoconfirm: true, phone_autoconfirm: false });

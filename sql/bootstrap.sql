@@ -92,6 +92,10 @@ alter table auth.users owner to supabase_admin;
 -- the service role included (hosted grants it USAGE on the schema only): functions it runs ask
 -- aggregation.user_exists() instead (migration 20261127001800).
 grant all on auth.users to postgres;
+-- GoTrue connects as supabase_auth_admin, which owns the auth schema on Supabase; here it gets what
+-- the auth stand-in's admin delete needs (scripts/auth-server.ts), and nothing outside auth.
+grant usage on schema auth to supabase_auth_admin;
+grant select, insert, update, delete on auth.users to supabase_auth_admin;
 
 create or replace function auth.uid()
 returns uuid

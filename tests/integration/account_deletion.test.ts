@@ -1,0 +1,87 @@
+// Deleting an account the way an operator does it (supabase-js `auth.admin.deleteUser`, through the
+// gateway to Supabase Auth, which deletes the auth.users row as supabase_auth_admin) erases the
+// account's analytics in the same transaction (migration 20261127002300): none of its raw events is
+// left, under its id or under none, and the counts already made stay. Before, the raw events'
+// foreign key set their user id to NULL, so a later erasure by id found nothing.
+import { assert, assertEquals } from "../_support/assert.ts";
+import { ANON_KEY, API_URL, SERVICE_KEY, userClient } from "../_support/env.ts";
+import { createUser, sql } from "../_support/db.ts";
+import { creatorWithMashups, service } from "../_support/realtime.ts";
+import { track, validEvent, validProperties } from "../_support/track.ts";
+import type { EventType } from "../../types/events.ts";
+
+async function invokeSync(body: unknown = {}) {
+  const res = await fetch(`${API_URL}/functions/v1/realtime-sync`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${SERVICE_KEY}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+Deno.test("an account deleted through the auth admin API takes its raw events with it; the counts stay", async () => {
+  const c = await creatorWithMashups("acct-del-creator", 1);
+  const [m] = c.mashups;
+  const fan = await createUser("acct-del-fan");
+  const on = (type: EventType) =>
+    validEvent(type, {
+      properties: validProperties(type, { mashup: m, play: crypto.randomUUID(), creator: c.id }),
+    });
+
+  // The fan, signed in, plays twice and likes; someone else plays once, anonymously.
+  const fanEvents = [on("mashup_played"), on("mashup_played"), on("mashup_liked")];
+  const other = on("mashup_played");
+  assertEquals((await track({ events: fanEvents }, { token: fan.token })).body.accepted, 3);
+  assertEquals((await track({ events: [other] })).body.accepted, 1);
+  const fanIds = fanEvents.map((e) => e.id);
+  const [{ n: stored }] = await sql<{ n: number }[]>`select count(*)::int as n from public.analytics_events
+    where id = any(${fanIds}::uuid[]) and user_id = ${fan.id}`;
+  assertEquals(stored, 3, "the fan's events are stored under the fan's id");
+  assertEquals((await invokeSync()).status, 200);
+  const totals = async () => {
+    const { data, error } = await userClient(c.token).rpc("realtime_totals");
+    assertEquals(error, null);
+    return data!.map((r) => [r.mashup_id, r.plays, r.likes]);
+  };
+  assertEquals(await totals(), [[m, 3, 1]]);
+
+  // A signed-in user may not delete accounts; an unknown id is a 404.
+  const refused = await fetch(`${API_URL}/auth/v1/admin/users/${c.id}`, {
+    method: "DELETE",
+    headers: { apikey: ANON_KEY, Authorization: `Bearer ${fan.token}` },
+  });
+  assertEquals(
+    [refused.status, (await refused.json()).error_code],
+    [403, "not_admin"],
+    "a user's token is not an admin's",
+  );
+  const unknown = await service.auth.admin.deleteUser(crypto.randomUUID());
+  assertEquals(unknown.error?.status, 404);
+
+  const deleted = await service.auth.admin.deleteUser(fan.id);
+  assertEquals([deleted.error, deleted.data.user?.id], [null, fan.id]);
+
+  const left = await sql<
+    { id: string }[]
+  >`select id from public.analytics_events where id = any(${fanIds}::uuid[])`;
+  assertEquals(
+    left.map((r) => r.id),
+    [],
+    "none of the fan's raw events is left, under the fan's id or under none",
+  );
+  const [{ n: kept }] = await sql<{ n: number }[]>`select count(*)::int as n from public.analytics_events
+    where id = ${other.id}`;
+  assertEquals(kept, 1, "the other listener's event stays");
+  const [{ n: named }] = await sql<{ n: number }[]>`select count(*)::int as n from public.mashup_listeners
+    where listener_key = ${"u:" + fan.id}`;
+  assertEquals(named, 0);
+
+  // The counts already made stay, through the hourly reconciliation too.
+  const reconciled = await invokeSync({ reconcile: true });
+  assertEquals(reconciled.status, 200);
+  assert(reconciled.body.erasures !== undefined, "the sync saw the erasure count");
+  assertEquals(await totals(), [[m, 3, 1]], "the live totals keep the deleted account's counted events");
+  const [{ n: repaired }] = await sql<{ n: number }[]>`select count(*)::int as n from public.realtime_drift
+    where run_id = ${reconciled.body.reconcile.run_id} and subject_id = ${m}`;
+  assertEquals(repaired, 0);
+});
