@@ -54,11 +54,15 @@ Deno.test("an operator who keeps 24 months gets the service role's 20-month-old 
       .map((r) => r.name);
   const kept = new Set(await partitions());
   try {
-    // A database that dropped nothing yet; the setting and its months as an operator changes them.
+    // A database that dropped nothing yet; the setting as an operator changes it. The month has no
+    // partition until its first event arrives: the batch creates it (20261127002400), without waiting
+    // for the daily maintenance's ensure_partitions.
     await sql`update raw_events.settings set retention_months = 24, dropped_through = null`;
-    await sql`select raw_events.ensure_partitions()`;
+    const month = `analytics_events_p${iso(twentyMonthsBack.getTime()).slice(0, 7).replace("-", "")}`;
+    assertEquals((await partitions()).includes(month), false, `${month} does not exist before the event`);
     const res = await track({ events: [old] }, { token: SERVICE_KEY });
     assertEquals([res.status, res.body.accepted, res.body.rejected], [200, 1, []], JSON.stringify(res.body));
+    assert((await partitions()).includes(month), `${month} was created by the batch`);
     const [stored] = await storedEvents([old.id]);
     assertEquals(new Date(stored.timestamp).getTime(), twentyMonthsBack.getTime(), "stored on its own day");
 
