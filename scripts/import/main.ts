@@ -11,7 +11,8 @@
 //   --restart          forget the saved state and send the file from the start
 //   --no-recompute     leave the rollups to the 5-minute incremental job
 //   --json             print the final state as JSON on stdout
-// Backend: SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY from the environment, else from .env.local.
+// Backend: SUPABASE_URL and SUPABASE_SECRET_KEY (a project's sb_secret_ key) or the legacy
+// SUPABASE_SERVICE_ROLE_KEY from the environment, else from .env.local.
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { existsSync, statSync } from "node:fs";
@@ -35,9 +36,12 @@ function backend(): Backend {
     }
   }
   const url = Deno.env.get("SUPABASE_URL") ?? local.SUPABASE_URL;
-  const serviceKey = Deno.env.get("SUPABASE_SERVICE_ROLE_KEY") ?? local.SUPABASE_SERVICE_ROLE_KEY;
+  const serviceKey = Deno.env.get("SUPABASE_SECRET_KEY") ?? Deno.env.get("SUPABASE_SERVICE_ROLE_KEY") ??
+    local.SUPABASE_SERVICE_ROLE_KEY;
   if (!url || !serviceKey) {
-    throw new Error("set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (or run `npm start`)");
+    throw new Error(
+      "set SUPABASE_URL and SUPABASE_SECRET_KEY or SUPABASE_SERVICE_ROLE_KEY (or run `npm start`)",
+    );
   }
   return { url: url.replace(/\/+$/, ""), serviceKey };
 }
