@@ -762,7 +762,11 @@ export type Database = {
         }[];
       };
       realtime_window_members: {
-        Args: { p_creator_id?: string; p_now?: string };
+        Args: {
+          p_creator_id?: string;
+          p_now?: string;
+          p_received_since?: string;
+        };
         Returns: Json;
       };
       reconcile_realtime_totals: {

@@ -39,7 +39,7 @@ export async function forgetErasedListeners(
     const [first, ...rest] = listeners.slice(i, i + 1000);
     await redis.zrem(PLATFORM_RECENT, first, ...rest);
   }
-  await repairRealtimeWindows(redis, db, now);
+  await repairRealtimeWindows(redis, db, now, { full: true });
   await redis.set(ERASURES_SEEN_KEY, String(erasures));
   return { erasures, rebuilt: creators.length + 1 };
 }

@@ -14,15 +14,20 @@ import {
 /** [creator id or null, member, score (ms)] as realtime_window_members returns them. */
 export type WindowMember = [string | null, string, number];
 
-/** The members raw events give at `now`, for every scope or for one creator's. */
+/**
+ * The members raw events give at `now`, for every scope or for one creator's; with `receivedSince`
+ * (epoch ms), only those of events received since then (the sync's repair after its first).
+ */
 export async function windowMembersFromDatabase(
   db: SupabaseClient,
   now: number,
   creatorId?: string,
+  receivedSince?: number,
 ): Promise<WindowMember[]> {
   const { data, error } = await db.rpc("realtime_window_members", {
     p_now: new Date(now).toISOString(),
     ...(creatorId ? { p_creator_id: creatorId } : {}),
+    ...(receivedSince !== undefined ? { p_received_since: new Date(receivedSince).toISOString() } : {}),
   });
   if (error) throw new Error(`realtime_window_members: ${error.message}`);
   return (data as WindowMember[]).map(([c, m, s]) => [c, m, Number(s)]);

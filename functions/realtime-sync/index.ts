@@ -60,7 +60,8 @@ Deno.serve(async (req) => {
   try {
     const recovery = await recoverIfRedisLostData(redis, db);
     const sync = await syncRealtime(redis, db);
-    const windows = await repairRealtimeWindows(redis, db);
+    // After Redis lost its data the whole hour is written back; otherwise what arrived since the last run.
+    const windows = await repairRealtimeWindows(redis, db, undefined, { full: recovery.recovered });
     const reconcile = body.reconcile === true ? await reconcileRealtime(redis, db) : undefined;
     const deletedMashups = await forgetRetiredMashups(redis, db);
     const erasures = await forgetErasedListeners(redis, db);
