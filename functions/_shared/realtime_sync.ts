@@ -21,7 +21,16 @@
 //      deltas in their keys (before 2), or the batch pending (2..4), to be applied by the next run.
 import type { Redis } from "@upstash/redis";
 import type { SupabaseClient } from "@supabase/supabase-js";
-import { FENCE_FIELD, keys, LAST_HOUR_MS, LEGACY_DIRTY_SET, PLATFORM_RECENT, realtimeNow } from "./realtime.ts";
+import {
+  FENCE_FIELD,
+  keys,
+  LAST_HOUR_MS,
+  LEGACY_DIRTY_SET,
+  PLATFORM_RECENT,
+  realtimeNow,
+  SCORE_BAND,
+  windowScore,
+} from "./realtime.ts";
 import { MASHUP_CREATOR_HASH } from "./creator_cache.ts";
 import { windowMembersFromDatabase } from "./realtime_from_database.ts";
 
@@ -284,28 +293,38 @@ export async function reconcileRealtime(
 
 // --- the windows: repaired from Postgres, trimmed -------------------------------------------
 
-// KEYS: rt:platform:recent. ARGV: cutoff (ms). Members at or before the cutoff are out of every
-// window: removed from the platform set and from the set of every creator listed there (s|{id});
-// a creator idle since the cutoff loses the whole set.
+// KEYS: rt:platform:recent. ARGV: cutoff (ms). Members at or before the cutoff (in their score
+// band, realtime.ts's SCORE_BAND) are out of every window: removed from the platform set and from
+// the set of every creator listed there (s|{id}); a creator idle since the cutoff loses the whole set.
 const TRIM_SCRIPT = `
 local cutoff = tonumber(ARGV[1])
-local all = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(+inf', 'WITHSCORES')
+local function at(x) return string.format('%.0f', x) end
+-- Out of every window: band 0 (time alone) up to the cutoff, and each score band up to its cutoff.
+local function trim(key)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', at(cutoff))
+  for b = 1, 3 do
+    redis.call('ZREMRANGEBYSCORE', key, at(b * ${SCORE_BAND}), at(b * ${SCORE_BAND} + cutoff))
+  end
+end
+-- The creators listed in the platform set (s| members, band 0 only: not the hour's members).
+local all = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. at(${SCORE_BAND}), 'WITHSCORES')
 local n = 0
 for j = 1, #all, 2 do
   local m = all[j]
   if string.sub(m, 1, 2) == 's|' then
     local key = 'rt:c:' .. string.sub(m, 3) .. ':recent'
-    if tonumber(all[j + 1]) <= cutoff then redis.call('DEL', key)
-    else redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff) end
+    if tonumber(all[j + 1]) <= cutoff then redis.call('DEL', key) else trim(key) end
     n = n + 1
   end
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
+trim(KEYS[1])
 return n
 `;
 
 /** The `now` (epoch ms) of the last window repair that completed: the next reads from there on. */
-export const WINDOWS_REPAIRED_KEY = "rt:windows_repaired_at";
+// (":v2": the score bands. A store written before them has no such key, so its first repair reads
+// the whole hour and rewrites every member in its band; ZADD GT takes the higher, banded score.)
+export const WINDOWS_REPAIRED_KEY = "rt:windows_repaired_at:v2";
 /** Read back before the last repair's time: transactions still in flight then, clocks apart. */
 export const REPAIR_OVERLAP_MS = 120_000;
 /** Members per Redis request: a viral hour must not become one request of tens of megabytes. */
@@ -344,11 +363,11 @@ export async function repairRealtimeWindows(
     s.set(m, Math.max(score, s.get(m) ?? -Infinity));
     sets.set(k, s);
   };
-  for (const [creatorId, m, score] of members) {
-    add(PLATFORM_RECENT, m, score);
+  for (const [creatorId, m, t] of members) {
+    add(PLATFORM_RECENT, m, windowScore(m, t));
     if (creatorId) {
-      add(keys.recent({ creatorId }), m, score);
-      add(PLATFORM_RECENT, `s|${creatorId}`, score);
+      add(keys.recent({ creatorId }), m, windowScore(m, t));
+      add(PLATFORM_RECENT, `s|${creatorId}`, t);
     }
   }
   let added = 0;

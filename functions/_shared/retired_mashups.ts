@@ -10,7 +10,7 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Redis } from "@upstash/redis";
 import { forgetMashupCreators, MASHUP_CREATOR_HASH } from "./creator_cache.ts";
-import { keys, realtimeNow } from "./realtime.ts";
+import { keys, realtimeNow, windowScore } from "./realtime.ts";
 import { windowMembersFromDatabase } from "./realtime_from_database.ts";
 
 /** Where the last forgetting stopped (the retired_at of the last id handled). */
@@ -66,7 +66,8 @@ export async function rebuildCreatorWindows(
   const key = keys.recent({ creatorId });
   await redis.del(key);
   const members = await windowMembersFromDatabase(db, now, creatorId);
-  const pairs = members.filter(([c]) => c === creatorId).map(([, member, score]) => ({ score, member }));
+  const pairs = members.filter(([c]) => c === creatorId)
+    .map(([, member, t]) => ({ score: windowScore(member, t), member }));
   for (let i = 0; i < pairs.length; i += 1000) {
     const [first, ...rest] = pairs.slice(i, i + 1000);
     await redis.zadd(key, { gt: true }, first, ...rest);
