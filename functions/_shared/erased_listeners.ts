@@ -6,15 +6,29 @@
 // none), so everything is rebuilt: erasures are rare, and a rebuild is one read of the last hour.
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Redis } from "@upstash/redis";
-import { PLATFORM_RECENT, realtimeNow } from "./realtime.ts";
-import { rebuildCreatorWindows } from "./retired_mashups.ts";
+import { LISTENER_BANDS, PLATFORM_RECENT, realtimeNow, SCORE_BAND } from "./realtime.ts";
 import { repairRealtimeWindows } from "./realtime_sync.ts";
 
 /** The erasure count the windows were last rebuilt for. */
 export const ERASURES_SEEN_KEY = "rt:erasures_seen";
 
-// Members that name a listener or an event; d| (the sync's work list), s| and r are the sync's own.
-const LISTENER_MEMBER = /^[apxe]\|/;
+// Every listener's members (a|, e|, p|, x|) of every window, dropped at once by their score bands,
+// server-side: nothing of the hour crosses the network. The s| members (band 0), the d| work list
+// and 'r' (above every band) stay.
+const DROP_LISTENERS_SCRIPT = `
+local function at(x) return string.format('%.0f', x) end
+local function drop(key)
+  for _, b in ipairs({${LISTENER_BANDS.join(", ")}}) do
+    redis.call('ZREMRANGEBYSCORE', key, at(b * ${SCORE_BAND}), '(' .. at((b + 1) * ${SCORE_BAND}))
+  end
+end
+local creators = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. at(${SCORE_BAND}))
+for _, m in ipairs(creators) do
+  if string.sub(m, 1, 2) == 's|' then drop('rt:c:' .. string.sub(m, 3) .. ':recent') end
+end
+drop(KEYS[1])
+return #creators
+`;
 
 export async function forgetErasedListeners(
   redis: Redis,
@@ -27,19 +41,14 @@ export async function forgetErasedListeners(
   const seen = Number((await redis.get<string | number>(ERASURES_SEEN_KEY)) ?? 0);
   if (erasures <= seen) return { erasures, rebuilt: 0 };
 
-  // Every creator's set, emptied and filled again from Postgres (exact under load: see
-  // rebuildCreatorWindows). Then the platform set: its listener members removed, and the union
-  // with Postgres written back. A member recorded after the ZRANGE is not removed; one recorded
-  // between the ZRANGE and the ZREM is in the snapshot read after it (track commits first).
-  const platform = (await redis.zrange(PLATFORM_RECENT, 0, -1)) as string[];
-  const creators = platform.filter((m) => m.startsWith("s|")).map((m) => m.slice(2));
-  for (const creatorId of creators) await rebuildCreatorWindows(redis, db, creatorId, now);
-  const listeners = platform.filter((m) => LISTENER_MEMBER.test(m));
-  for (let i = 0; i < listeners.length; i += 1000) {
-    const [first, ...rest] = listeners.slice(i, i + 1000);
-    await redis.zrem(PLATFORM_RECENT, first, ...rest);
-  }
+  // Every window's listener members dropped, then the whole hour written back from Postgres, which
+  // no longer has the erased events: one script and one read of the hour, whatever the number of
+  // creators (before, one read of the hour per creator). Exact under load: track commits an event
+  // before it records it in Redis, so whatever the drop removed is in the read after it, and a
+  // member recorded after the drop stays (ZADD GT is a union). Until the write-back (well under a
+  // second) the windows read low.
+  const scopes = Number(await redis.eval(DROP_LISTENERS_SCRIPT, [PLATFORM_RECENT], []));
   await repairRealtimeWindows(redis, db, now, { full: true });
   await redis.set(ERASURES_SEEN_KEY, String(erasures));
-  return { erasures, rebuilt: creators.length + 1 };
+  return { erasures, rebuilt: scopes + 1 };
 }

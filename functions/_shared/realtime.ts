@@ -95,19 +95,28 @@ export const member = {
 /**
  * Score bands of the window sets. A member's score is its time (epoch ms) plus its kind's band, so
  * a read counts presence and the hour's plays and likes with ZCOUNT over one band (O(log n)) and
- * scans only the last minute for playing and ended members. Before, every read walked the scope's
- * whole hour in a script: with one mashup at 300,000 plays an hour that blocked Redis for ~0.6 s
- * per read of its creator's live panel (which polls every 10 s). Band 0 (time alone): playing,
- * ended and the platform set's s| members. 'r' (epoch µs) and d| (+inf) lie above every band.
+ * scans only the last minute of the playing band. Before, every read walked the scope's whole hour
+ * in a script: with one mashup at 300,000 plays an hour that blocked Redis for ~0.6 s per read of
+ * its creator's live panel (which polls every 10 s). The bands also let the sync drop every
+ * listener's members at once (ZREMRANGEBYSCORE) and trim the playing band after its minute.
+ * Band 0 (time alone): the platform set's s| members. 'r' (epoch µs) and d| (+inf) lie above every band.
  */
 export const SCORE_BAND = 1e13;
-const BAND_OF: Record<string, number> = { "a|": 1, "e|plays|": 2, "e|likes|": 3 };
-export const BAND = { active: 1, plays: 2, likes: 3 } as const;
+export const BAND = { active: 1, plays: 2, likes: 3, playing: 4 } as const;
+/** The bands that hold listeners' members (a|, e|plays|, e|likes|, p| and x|). */
+export const LISTENER_BANDS = [BAND.active, BAND.plays, BAND.likes, BAND.playing];
 
 /** The score a window member gets for an event at `t` (epoch ms): its kind's band plus t. */
 export function windowScore(m: string, t: number): number {
-  const band = m.startsWith("a|") ? BAND_OF["a|"] : m.startsWith("e|plays|") ? BAND_OF["e|plays|"]
-    : m.startsWith("e|likes|") ? BAND_OF["e|likes|"] : 0;
+  const band = m.startsWith("a|")
+    ? BAND.active
+    : m.startsWith("e|plays|")
+    ? BAND.plays
+    : m.startsWith("e|likes|")
+    ? BAND.likes
+    : m.startsWith("p|") || m.startsWith("x|")
+    ? BAND.playing
+    : 0;
   return band * SCORE_BAND + t;
 }
 
@@ -340,10 +349,10 @@ local l1, l2 = band(${BAND.likes}, ${LAST_HOUR_MS})
 local active = redis.call('ZCOUNT', KEYS[1], a1, a2)
 local plays = redis.call('ZCOUNT', KEYS[1], p1, p2)
 local likes = redis.call('ZCOUNT', KEYS[1], l1, l2)
--- Playing and ended members of the last minute only: an ended mark older than the playing window
--- cannot end a play heard within it.
-local items = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. at(now - ${PLAYING_WINDOW_MS}), at(now),
-                         'WITHSCORES')
+-- Playing and ended members of the last minute only (their band): an ended mark older than the
+-- playing window cannot end a play heard within it.
+local g1, g2 = band(${BAND.playing}, ${PLAYING_WINDOW_MS})
+local items = redis.call('ZRANGEBYSCORE', KEYS[1], g1, g2, 'WITHSCORES')
 local playing, ended = {}, {}
 for j = 1, #items, 2 do
   local m = items[j]; local t = tonumber(items[j + 1]); local kind = string.sub(m, 1, 2)

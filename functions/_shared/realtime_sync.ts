@@ -22,11 +22,13 @@
 import type { Redis } from "@upstash/redis";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import {
+  BAND,
   FENCE_FIELD,
   keys,
   LAST_HOUR_MS,
   LEGACY_DIRTY_SET,
   PLATFORM_RECENT,
+  PLAYING_WINDOW_MS,
   realtimeNow,
   SCORE_BAND,
   windowScore,
@@ -298,13 +300,17 @@ export async function reconcileRealtime(
 // the set of every creator listed there (s|{id}); a creator idle since the cutoff loses the whole set.
 const TRIM_SCRIPT = `
 local cutoff = tonumber(ARGV[1])
+local playingCutoff = tonumber(ARGV[2])
 local function at(x) return string.format('%.0f', x) end
--- Out of every window: band 0 (time alone) up to the cutoff, and each score band up to its cutoff.
+-- Out of every window: band 0 (time alone) up to the cutoff, each score band up to its cutoff, and
+-- the playing band after its minute (no read looks further back).
 local function trim(key)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', at(cutoff))
   for b = 1, 3 do
     redis.call('ZREMRANGEBYSCORE', key, at(b * ${SCORE_BAND}), at(b * ${SCORE_BAND} + cutoff))
   end
+  local g = ${BAND.playing} * ${SCORE_BAND}
+  redis.call('ZREMRANGEBYSCORE', key, at(g), at(g + playingCutoff))
 end
 -- The creators listed in the platform set (s| members, band 0 only: not the hour's members).
 local all = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. at(${SCORE_BAND}), 'WITHSCORES')
@@ -389,7 +395,10 @@ export async function repairRealtimeWindows(
     }
   }
   await flush();
-  await redis.eval(TRIM_SCRIPT, [PLATFORM_RECENT], [String(now - LAST_HOUR_MS)]);
+  await redis.eval(TRIM_SCRIPT, [PLATFORM_RECENT], [
+    String(now - LAST_HOUR_MS),
+    String(now - PLAYING_WINDOW_MS),
+  ]);
   await redis.set(WINDOWS_REPAIRED_KEY, String(now));
   const sinceIso = since === undefined ? null : new Date(since).toISOString();
   return { members: members.length, added, scopes: sets.size, since: sinceIso };
