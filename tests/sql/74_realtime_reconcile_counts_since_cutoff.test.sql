@@ -6,7 +6,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(16);
+select plan(19);
 
 select tests.create_supabase_user('cutoff creator');
 select tests.create_supabase_user('cutoff fan');
@@ -38,12 +38,13 @@ create function pg_temp.totals() returns table (plays bigint, likes bigint, foll
          coalesce((select followers from public.creator_realtime_totals where creator_id = (select creator from who)), 0)
 $$;
 -- n events of a type received at a time (sessions name them, for the moves below).
-create function pg_temp.send(p_type text, p_n integer, p_received timestamptz, p_session text) returns void language sql as $$
+create function pg_temp.send(p_type text, p_n integer, p_received timestamptz, p_session text,
+                              p_at timestamptz default null) returns void language sql as $$
   insert into public.analytics_events (user_id, session_id, event_type, properties, "timestamp", received_at)
   select (select fan from who), p_session, p_type,
          case when p_type = 'user_followed' then jsonb_build_object('creator_id', (select creator from who))
               else '{"mashup_id":"cccccccc-7400-4000-8000-000000000001"}'::jsonb end,
-         least(p_received, now()), p_received
+         coalesce(p_at, least(p_received, now())), p_received
   from generate_series(1, p_n)
 $$;
 
@@ -81,6 +82,24 @@ select results_eq('select * from pg_temp.kept()',
   'rows moved after the cutoff leave its counts (the removed plays stay: they were counted)');
 select is(pg_temp.repaired(), 0, 'moves in both directions need no repair');
 select results_eq('select * from pg_temp.totals()', $$ values (5::bigint, 1::bigint, 1::bigint) $$, 'the totals are unchanged');
+
+-- A month retention drops, whose events were received on both sides of the cutoff (an import
+-- into old months while the drop comes): counted once (20261127002900; before, the drop kept the
+-- whole month's count after the cutoff, and the events before it counted twice).
+select pg_temp.send('mashup_liked', 3, pg_temp.cutoff() - interval '1 day', 'dropped-before',
+                    (date_trunc('month', now() at time zone 'UTC') - interval '3 months' + interval '3 days') at time zone 'UTC');
+select pg_temp.send('mashup_liked', 1, now(), 'dropped-after',
+                    (date_trunc('month', now() at time zone 'UTC') - interval '3 months' + interval '4 days') at time zone 'UTC');
+select is(pg_temp.repaired(), 1, 'the 4 likes are counted');
+select aggregation.run_incremental(p_lag => '0 seconds', p_max_window => '100 years') is not null as folded;
+update raw_events.settings set retention_months = 2;
+insert into aggregation.watermarks (job, received_through, updated_at) values ('incremental', now(), now())
+on conflict (job) do update set received_through = now();
+insert into aggregation.runs (job, status, started_at, finished_at, duration_ms, window_start, window_end)
+values ('nightly', 'succeeded', now(), now(), 0, now() - interval '1 day', now());
+select ok(raw_events.drop_expired() > 0, 'retention drops the month');
+select results_eq($$ select (select plays from pg_temp.totals()), pg_temp.repaired(), (select likes from pg_temp.totals()) $$,
+  $$ values (5::bigint, 0, 5::bigint) $$, 'after the drop nothing is repaired: the likes are 1 + 4, each counted once');
 
 -- The cutoff moves: what was received between it and an hour before the fence is counted by the
 -- move. (An older state: the cutoff three hours back, its counts rebuilt from scratch.)
