@@ -12,8 +12,8 @@ select ok(not has_function_privilege('authenticated', 'public.update_realtime_st
           and not has_function_privilege('anon', 'public.update_realtime_stats(text, jsonb)', 'execute'),
   'only the service role may apply a sync batch');
 select ok(not has_function_privilege('authenticated', 'public.reconcile_realtime_totals(jsonb, bigint, text)', 'execute')
-          and not has_function_privilege('anon', 'public.realtime_window_members(timestamptz, uuid)', 'execute')
-          and not has_function_privilege('authenticated', 'public.realtime_window_members(timestamptz, uuid)', 'execute'),
+          and not has_function_privilege('anon', 'public.realtime_window_members(timestamptz, uuid, timestamptz)', 'execute')
+          and not has_function_privilege('authenticated', 'public.realtime_window_members(timestamptz, uuid, timestamptz)', 'execute'),
   'nor reconcile, nor read raw recent activity');
 
 -- cron.job exists only once pg_cron is created, so it is queried by name (query_to_xml).
