@@ -7,14 +7,17 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Redis } from "@upstash/redis";
 import { LISTENER_BANDS, PLATFORM_RECENT, realtimeNow, SCORE_BAND } from "./realtime.ts";
-import { repairRealtimeWindows } from "./realtime_sync.ts";
+import { windowMembersFromDatabase } from "./realtime_from_database.ts";
+import { WINDOWS_REPAIRED_KEY, writeWindowMembers } from "./realtime_sync.ts";
 
 /** The erasure count the windows were last rebuilt for. */
 export const ERASURES_SEEN_KEY = "rt:erasures_seen";
 
 // Every listener's members (a|, e|, p|, x|) of every window, dropped at once by their score bands,
-// server-side: nothing of the hour crosses the network. The s| members (band 0), the d| work list
-// and 'r' (above every band) stay.
+// server-side: nothing of the hour crosses the network. The windows are the platform set, the
+// creator sets it lists (s|) and those of the creators Postgres has members for (ARGV: a set the
+// platform set no longer lists, after it was lost, is still cleaned). The s| members (band 0), the
+// d| work list and 'r' (above every band) stay. Returns the creator sets dropped.
 const DROP_LISTENERS_SCRIPT = `
 local function at(x) return string.format('%.0f', x) end
 local function drop(key)
@@ -22,12 +25,15 @@ local function drop(key)
     redis.call('ZREMRANGEBYSCORE', key, at(b * ${SCORE_BAND}), '(' .. at((b + 1) * ${SCORE_BAND}))
   end
 end
-local creators = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. at(${SCORE_BAND}))
-for _, m in ipairs(creators) do
-  if string.sub(m, 1, 2) == 's|' then drop('rt:c:' .. string.sub(m, 3) .. ':recent') end
+local creators = {}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. at(${SCORE_BAND}))) do
+  if string.sub(m, 1, 2) == 's|' then creators[string.sub(m, 3)] = true end
 end
+for _, c in ipairs(ARGV) do creators[c] = true end
+local n = 0
+for c, _ in pairs(creators) do drop('rt:c:' .. c .. ':recent'); n = n + 1 end
 drop(KEYS[1])
-return #creators
+return n
 `;
 
 export async function forgetErasedListeners(
@@ -41,14 +47,17 @@ export async function forgetErasedListeners(
   const seen = Number((await redis.get<string | number>(ERASURES_SEEN_KEY)) ?? 0);
   if (erasures <= seen) return { erasures, rebuilt: 0 };
 
-  // Every window's listener members dropped, then the whole hour written back from Postgres, which
-  // no longer has the erased events: one script and one read of the hour, whatever the number of
-  // creators (before, one read of the hour per creator). Exact under load: track commits an event
-  // before it records it in Redis, so whatever the drop removed is in the read after it, and a
-  // member recorded after the drop stays (ZADD GT is a union). Until the write-back (well under a
-  // second) the windows read low.
-  const scopes = Number(await redis.eval(DROP_LISTENERS_SCRIPT, [PLATFORM_RECENT], []));
-  await repairRealtimeWindows(redis, db, now, { full: true });
+  // The hour from Postgres, which no longer has the erased events (one read, whatever the number of
+  // creators); then every window's listener members dropped, and the hour written back. A member
+  // track records between the read and the drop is dropped with the rest and written back by the
+  // next run's repair (its event was received after the last repair). Until the write-back (well
+  // under a second) the windows read low.
+  const wall = Date.now();
+  const members = await windowMembersFromDatabase(db, now);
+  const creators = [...new Set(members.map(([c]) => c).filter((c): c is string => !!c))];
+  const scopes = Number(await redis.eval(DROP_LISTENERS_SCRIPT, [PLATFORM_RECENT], creators));
+  await writeWindowMembers(redis, members, now);
+  await redis.set(WINDOWS_REPAIRED_KEY, String(wall));
   await redis.set(ERASURES_SEEN_KEY, String(erasures));
   return { erasures, rebuilt: scopes + 1 };
 }

@@ -38,18 +38,26 @@ export async function windowMembersFromDatabase(
  * what the analytics function answers from Postgres while Redis is down.
  */
 export function snapshotFromMembers(members: WindowMember[], now: number, limit = 100): RealtimeSnapshot {
-  let activeUsers = 0;
+  // A listener has one a| member per creator they were active for (and one without a creator):
+  // the platform scope counts each listener once, as its one Redis member does.
+  const active = new Set<string>();
+  const counted = new Set<string>();
   let plays = 0;
   let likes = 0;
   const playing = new Map<string, number>();
   const ended = new Map<string, number>();
   for (const [, m, t] of members) {
     if (t <= now - LAST_HOUR_MS || t > now) continue;
-    if (m.startsWith("a|")) activeUsers += t > now - ACTIVE_WINDOW_MS ? 1 : 0;
-    else if (m.startsWith("e|plays|")) plays++;
-    else if (m.startsWith("e|likes|")) likes++;
-    else if (m.startsWith("p|") && t > now - PLAYING_WINDOW_MS) playing.set(m.slice(2), Math.max(t, playing.get(m.slice(2)) ?? 0));
-    else if (m.startsWith("x|")) ended.set(m.slice(2), Math.max(t, ended.get(m.slice(2)) ?? 0));
+    if (m.startsWith("a|")) {
+      if (t > now - ACTIVE_WINDOW_MS) active.add(m);
+    } else if (m.startsWith("e|")) {
+      if (counted.has(m)) continue;
+      counted.add(m);
+      if (m.startsWith("e|plays|")) plays++;
+      else if (m.startsWith("e|likes|")) likes++;
+    } else if (m.startsWith("p|") && t > now - PLAYING_WINDOW_MS) {
+      playing.set(m.slice(2), Math.max(t, playing.get(m.slice(2)) ?? 0));
+    } else if (m.startsWith("x|")) ended.set(m.slice(2), Math.max(t, ended.get(m.slice(2)) ?? 0));
   }
   const perMashup = new Map<string, number>();
   for (const [pair, t] of playing) {
@@ -59,6 +67,6 @@ export function snapshotFromMembers(members: WindowMember[], now: number, limit 
     perMashup.set(mashupId, (perMashup.get(mashupId) ?? 0) + 1);
   }
   const playingNow: PlayingNow[] = rankPlaying(perMashup, limit);
-  return { activeUsers, playingNow, lastHour: { plays, likes } };
+  return { activeUsers: active.size, playingNow, lastHour: { plays, likes } };
 }
 

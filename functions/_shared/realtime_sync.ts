@@ -34,7 +34,7 @@ import {
   windowScore,
 } from "./realtime.ts";
 import { MASHUP_CREATOR_HASH } from "./creator_cache.ts";
-import { windowMembersFromDatabase } from "./realtime_from_database.ts";
+import { type WindowMember, windowMembersFromDatabase } from "./realtime_from_database.ts";
 
 export const BATCHES = "sync:batches";
 export const LOCK = "sync:lock";
@@ -327,7 +327,11 @@ trim(KEYS[1])
 return n
 `;
 
-/** The `now` (epoch ms) of the last window repair that completed: the next reads from there on. */
+/**
+ * The wall clock (epoch ms) of the last window repair that completed: the next one reads from
+ * there on. The wall clock, not the windows' clock: a pinned ANALYTICS_NOW ahead of the database
+ * must not move the repair past events the database receives now.
+ */
 // (":v2": the score bands. A store written before them has no such key, so its first repair reads
 // the whole hour and rewrites every member in its band; ZADD GT takes the higher, banded score.)
 export const WINDOWS_REPAIRED_KEY = "rt:windows_repaired_at:v2";
@@ -337,32 +341,14 @@ export const REPAIR_OVERLAP_MS = 120_000;
 const MEMBERS_PER_REQUEST = 20_000;
 
 /**
- * Every sync run: writes the members Postgres gives into the Redis sets (ZADD GT: a member Redis
- * has is unchanged, so this is exact while events keep arriving, and repairs whatever an outage or
- * a failed write left out), then trims what has left every window. After the first run it reads
- * only the events received since the last completed repair (less REPAIR_OVERLAP_MS): its cost
- * follows what arrived, not the busiest hour (a mashup with 300,000 plays in the hour made every
- * run move 35 MB). `full` reads the whole hour: after Redis lost its data, after an erasure, and
- * whenever the last repair is older than the hour.
- * Cost: one command per scope with members, per MEMBERS_PER_REQUEST, plus the trim.
+ * Writes window members from Postgres into the Redis sets (ZADD GT: a member Redis has is
+ * unchanged, so this is exact while events keep arriving), in requests of at most
+ * MEMBERS_PER_REQUEST members, then trims what has left every window. Returns the members added.
  */
-export async function repairRealtimeWindows(
-  redis: Redis,
-  db: SupabaseClient,
-  now = realtimeNow(),
-  opts: { full?: boolean } = {},
-): Promise<{
-  members: number;
+export async function writeWindowMembers(redis: Redis, members: WindowMember[], now: number): Promise<{
   added: number;
   scopes: number;
-  since: string | null;
 }> {
-  const last = opts.full ? null : Number((await redis.get<string | number>(WINDOWS_REPAIRED_KEY)) ?? NaN);
-  // A last repair ahead of this run's clock (a caller with another clock) proves nothing: full.
-  const recent = last !== null && Number.isFinite(last) && last <= now &&
-    last - REPAIR_OVERLAP_MS > now - LAST_HOUR_MS;
-  const since = recent ? last! - REPAIR_OVERLAP_MS : undefined;
-  const members = await windowMembersFromDatabase(db, now, undefined, since);
   const sets = new Map<string, Map<string, number>>();
   const add = (k: string, m: string, score: number) => {
     const s = sets.get(k) ?? new Map<string, number>();
@@ -399,9 +385,39 @@ export async function repairRealtimeWindows(
     String(now - LAST_HOUR_MS),
     String(now - PLAYING_WINDOW_MS),
   ]);
-  await redis.set(WINDOWS_REPAIRED_KEY, String(now));
+  return { added, scopes: sets.size };
+}
+
+/**
+ * Every sync run: writes the members Postgres gives into the Redis sets and trims (above), which
+ * repairs whatever an outage or a failed write left out. It reads only the events received since
+ * the last completed repair (less REPAIR_OVERLAP_MS): its cost follows what arrived, not the
+ * busiest hour (a mashup with 300,000 plays in the hour made every run move 35 MB). `full` reads
+ * the whole hour: after Redis lost its data, after an erasure, on the hourly reconciliation's run
+ * (a set lost on its own, an evicted key, is whole again within the hour), and whenever the last
+ * repair is older than the hour or ahead of the clock.
+ */
+export async function repairRealtimeWindows(
+  redis: Redis,
+  db: SupabaseClient,
+  now = realtimeNow(),
+  opts: { full?: boolean } = {},
+): Promise<{
+  members: number;
+  added: number;
+  scopes: number;
+  since: string | null;
+}> {
+  const wall = Date.now();
+  const last = opts.full ? null : Number((await redis.get<string | number>(WINDOWS_REPAIRED_KEY)) ?? NaN);
+  const recent = last !== null && Number.isFinite(last) && last <= wall &&
+    last - REPAIR_OVERLAP_MS > wall - LAST_HOUR_MS;
+  const since = recent ? last! - REPAIR_OVERLAP_MS : undefined;
+  const members = await windowMembersFromDatabase(db, now, undefined, since);
+  const { added, scopes } = await writeWindowMembers(redis, members, now);
+  await redis.set(WINDOWS_REPAIRED_KEY, String(wall));
   const sinceIso = since === undefined ? null : new Date(since).toISOString();
-  return { members: members.length, added, scopes: sets.size, since: sinceIso };
+  return { members: members.length, added, scopes, since: sinceIso };
 }
 
 // --- recovery after Redis lost its data -------------------------------------------------------

@@ -60,8 +60,11 @@ Deno.serve(async (req) => {
   try {
     const recovery = await recoverIfRedisLostData(redis, db);
     const sync = await syncRealtime(redis, db);
-    // After Redis lost its data the whole hour is written back; otherwise what arrived since the last run.
-    const windows = await repairRealtimeWindows(redis, db, undefined, { full: recovery.recovered });
+    // The whole hour after Redis lost its data and on the hourly reconciliation's run; otherwise
+    // what arrived since the last run.
+    const windows = await repairRealtimeWindows(redis, db, undefined, {
+      full: recovery.recovered || body.reconcile === true,
+    });
     const reconcile = body.reconcile === true ? await reconcileRealtime(redis, db) : undefined;
     const deletedMashups = await forgetRetiredMashups(redis, db);
     const erasures = await forgetErasedListeners(redis, db);

@@ -19,7 +19,10 @@ import {
 } from "../_support/realtime.ts";
 import { track as trackRequest, validEvent } from "../_support/track.ts";
 import { keys, readRealtime } from "../../functions/_shared/realtime.ts";
-import { snapshotFromMembers, windowMembersFromDatabase } from "../../functions/_shared/realtime_from_database.ts";
+import {
+  snapshotFromMembers,
+  windowMembersFromDatabase,
+} from "../../functions/_shared/realtime_from_database.ts";
 import { syncRealtime } from "../../functions/_shared/realtime_sync.ts";
 
 const S = 1000;
@@ -68,7 +71,11 @@ Deno.test("an ended play is not playing: not in Redis's answer, not in Postgres'
   assertEquals((await readRealtime({ creatorId: c.id }, { redis, now })).playingNow, expected);
   const fromDb = snapshotFromMembers(await windowMembersFromDatabase(service, now, c.id), now);
   assertEquals(fromDb.playingNow, expected, "Postgres gives the same answer");
-  assertEquals((await readRealtime({ creatorId: c.id }, { redis, now })).activeUsers, 4, "all four were active");
+  assertEquals(
+    (await readRealtime({ creatorId: c.id }, { redis, now })).activeUsers,
+    4,
+    "all four were active",
+  );
 });
 
 Deno.test("a batch with hundreds of mashups the creator cache has never seen is counted live, per creator", async () => {
@@ -140,7 +147,11 @@ Deno.test("after an outage under steady load, windows and counters are repaired 
     select count(*) filter (where event_type = 'mashup_played') as plays,
            count(*) filter (where event_type = 'mashup_liked') as likes
     from public.analytics_events where mashup_id = any(${c.mashups}::uuid[])`;
-  assertEquals(fromDb.lastHour, { plays: Number(sent.plays), likes: Number(sent.likes) }, "every play and like");
+  assertEquals(
+    fromDb.lastHour,
+    { plays: Number(sent.plays), likes: Number(sent.likes) },
+    "every play and like",
+  );
   await syncRealtime(redis, service);
   assertEquals(await totalsOf(c.mashups), await rawCountsOf(c.mashups), "counters exact");
 });
@@ -177,4 +188,23 @@ Deno.test("GET /analytics/realtime while Redis does not answer: JSON with CORS, 
   });
   const { stale: _, ...numbers } = down.body;
   assertEquals(numbers, live.body, "the same numbers Redis gave");
+});
+
+Deno.test("while Redis does not answer, the platform counts a listener active for two creators once", async () => {
+  const a = await creatorWithMashups("rt-fallback-two-a", 1);
+  const b = await creatorWithMashups("rt-fallback-two-b", 1);
+  const listener = `anon-test-both-${crypto.randomUUID().slice(0, 8)}`;
+  const now = Date.now();
+  const stored = await storeRaw([
+    { type: "mashup_played", mashupId: a.mashups[0], listener, at: now - 20 * S },
+    { type: "mashup_played", mashupId: b.mashups[0], listener, at: now - 10 * S },
+  ]);
+  // The members Postgres gives for the platform, this listener's and its plays' only: one a| member
+  // per creator.
+  const mine = (await windowMembersFromDatabase(service, now + S))
+    .filter(([, m]) => m.includes(listener) || stored.some((e) => m === `e|plays|${e.id}`));
+  assertEquals(mine.filter(([, m]) => m.startsWith("a|")).length, 2, "an a| member for each creator");
+  const snapshot = snapshotFromMembers(mine, now + S);
+  assertEquals(snapshot.activeUsers, 1, "one listener, as the platform's Redis set counts them");
+  assertEquals(snapshot.lastHour.plays, 2);
 });

@@ -4,17 +4,17 @@
 // read again. After Redis lost its data, or without a recent repair, the whole hour is read.
 import { assert, assertEquals } from "../_support/assert.ts";
 import { API_URL, SERVICE_KEY } from "../_support/env.ts";
-import { creatorWithMashups, redis, storeRaw } from "../_support/realtime.ts";
-import { keys } from "../../functions/_shared/realtime.ts";
+import { creatorWithMashups, redis, service, storeRaw, track } from "../_support/realtime.ts";
+import { keys, PLATFORM_RECENT } from "../../functions/_shared/realtime.ts";
 import { WINDOWS_REPAIRED_KEY } from "../../functions/_shared/realtime_sync.ts";
 
 type Windows = { members: number; added: number; scopes: number; since: string | null };
 
-async function invokeSync(): Promise<Windows> {
+async function invokeSync(request: unknown = {}): Promise<Windows> {
   const res = await fetch(`${API_URL}/functions/v1/realtime-sync`, {
     method: "POST",
     headers: { Authorization: `Bearer ${SERVICE_KEY}`, "Content-Type": "application/json" },
-    body: "{}",
+    body: JSON.stringify(request),
   });
   const body = await res.json();
   assertEquals(res.status, 200, JSON.stringify(body));
@@ -72,4 +72,60 @@ Deno.test("the window repair reads what arrived since its last run; a lost Redis
     full.members >= incremental.members,
     `the full read (${full.members}) is not smaller than an incremental one (${incremental.members})`,
   );
+});
+
+Deno.test("a creator's window lost on its own (an evicted key) is whole again after the hourly run", async () => {
+  const c = await creatorWithMashups("rt-repair-evicted", 1);
+  const [m] = c.mashups;
+  const run = crypto.randomUUID().slice(0, 8);
+  const creatorSet = keys.recent({ creatorId: c.id });
+  const [old] = await storeRaw([{
+    type: "mashup_played",
+    mashupId: m,
+    listener: `${run}-old`,
+    at: Date.now() - 20 * 60_000,
+    receivedAt: Date.now() - 20 * 60_000,
+  }]);
+  await redis.del(WINDOWS_REPAIRED_KEY);
+  await invokeSync(); // a full read: the play is in the window
+  assert((await redis.zscore(creatorSet, `e|plays|${old.id}`)) !== null);
+
+  await redis.del(creatorSet); // evicted
+  await invokeSync();
+  assertEquals(
+    await redis.zscore(creatorSet, `e|plays|${old.id}`),
+    null,
+    "a 5-minute run reads only what arrived",
+  );
+  const hourly = await invokeSync({ reconcile: true });
+  assertEquals(hourly.since, null, "the hourly run reads the whole hour");
+  assert(
+    (await redis.zscore(creatorSet, `e|plays|${old.id}`)) !== null,
+    "and the lost window is whole again",
+  );
+});
+
+Deno.test("an erasure cleans a creator's window even when the platform set no longer lists the creator", async () => {
+  const c = await creatorWithMashups("rt-erase-unlisted", 1);
+  const [m] = c.mashups;
+  const run = crypto.randomUUID().slice(0, 8);
+  const erased = `anon-test-erase-${run}`;
+  const kept = `anon-test-keep-${run}`;
+  const creatorSet = keys.recent({ creatorId: c.id });
+  await track([
+    { type: "mashup_played", mashupId: m, listener: erased, at: Date.now() - 5_000 },
+    { type: "mashup_played", mashupId: m, listener: kept, at: Date.now() - 4_000 },
+  ]);
+  await invokeSync();
+  const named = async (who: string) =>
+    ((await redis.zrange<string[]>(creatorSet, 0, -1)) ?? []).map(String).filter((x) => x.includes(who))
+      .length;
+  assert(await named(erased) >= 2, "the listener is live (a| and p| members)");
+  await redis.zrem(PLATFORM_RECENT, `s|${c.id}`); // the platform set lost its entry for the creator
+
+  const erasure = await service.rpc("erase_listener", { p_anonymous_id: erased });
+  assertEquals(erasure.error, null);
+  await invokeSync();
+  assertEquals(await named(erased), 0, "the erased listener left the creator's window");
+  assert(await named(kept) >= 2, "the other listener is still there");
 });
