@@ -60,19 +60,7 @@ insert into aggregation.runs (job, status, started_at, finished_at, duration_ms,
 values ('nightly', 'succeeded', now(), now(), 0, now() - interval '1 day', now());
 select ok(raw_events.drop_expired() > 0, 'retention dropped the listener''s oldest month');
 
--- Where an id appears: any row of any table in our schemas whose text contains it.
-create function pg_temp.rows_naming(p_id text) returns table (relation text, hits bigint) language plpgsql as $$
-declare r record; n bigint;
-begin
-  for r in select c.oid::regclass::text as rel from pg_class c join pg_namespace s on s.oid = c.relnamespace
-           where s.nspname in ('public', 'aggregation', 'raw_events', 'analytics') and c.relkind in ('r', 'm')
-  loop
-    execute format('select count(*) from %s t where strpos(t::text, %L) > 0', r.rel, p_id) into n;
-    if n > 0 then relation := r.rel; hits := n; return next; end if;
-  end loop;
-end;
-$$;
-select isnt_empty($$ select * from pg_temp.rows_naming((select erased_user from who)::text) $$,
+select isnt_empty($$ select * from tests.rows_naming((select erased_user from who)::text) $$,
   'before: the user id is in raw events and listener rows');
 
 select tests.authenticate_as_service_role();
@@ -92,12 +80,12 @@ select is((select (result ->> 'listener_rows_anonymised')::int from erased_user)
 select is((select (result ->> 'bot_events_deleted')::int from erased_anon), 1, 'the bot row quoting the anonymous id is deleted');
 -- public.follows and public.mashups are the app's account data (who follows whom, who made what),
 -- not analytics: they go with the account (auth.users, ON DELETE CASCADE), not with this erasure.
-select is_empty($$ select * from pg_temp.rows_naming((select erased_user from who)::text)
+select is_empty($$ select * from tests.rows_naming((select erased_user from who)::text)
                    where relation not in ('follows', 'mashups', 'public.follows', 'public.mashups') $$,
   'afterwards the user id appears in no row of any analytics table');
-select is_empty($$ select * from pg_temp.rows_naming((select erased_anon from who)) $$,
+select is_empty($$ select * from tests.rows_naming((select erased_anon from who)) $$,
   'nor does the anonymous id');
-select isnt_empty($$ select * from pg_temp.rows_naming((select kept_user from who)::text) $$,
+select isnt_empty($$ select * from tests.rows_naming((select kept_user from who)::text) $$,
   'the other listener is untouched');
 select results_eq($$ select to_jsonb(l) from public.mashup_lifetime_stats l
                      where mashup_id = 'cccccccc-5200-4000-8000-000000000001' $$,

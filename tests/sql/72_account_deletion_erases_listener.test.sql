@@ -78,21 +78,10 @@ select results_eq($$ select l.listener_key from public.mashup_listeners l
 -- leaderboards are materialized views refreshed by the nightly run: they drop it then.
 select ok((public.reconcile_realtime_totals('{}', (extract(epoch from clock_timestamp()) * 1000000)::bigint + 1, 'pgtap')
            ->> 'run_id') is not null, 'a reconciliation runs');
-create function pg_temp.rows_naming(p_id text) returns table (relation text, hits bigint) language plpgsql as $$
-declare r record; n bigint;
-begin
-  for r in select c.oid::regclass::text as rel from pg_class c join pg_namespace s on s.oid = c.relnamespace
-           where s.nspname in ('public', 'aggregation', 'raw_events', 'analytics') and c.relkind = 'r'
-  loop
-    execute format('select count(*) from %s t where strpos(t::text, %L) > 0', r.rel, p_id) into n;
-    if n > 0 then relation := r.rel; hits := n; return next; end if;
-  end loop;
-end;
-$$;
-select isnt_empty($$ select * from pg_temp.rows_naming((select creator::text from who)) $$,
+select isnt_empty($$ select * from tests.rows_naming((select creator::text from who), p_materialized => false) $$,
   'before: the creator''s id is in rows of ours');
 delete from auth.users where id = (select creator from who);
-select is_empty($$ select * from pg_temp.rows_naming((select creator::text from who)) $$,
+select is_empty($$ select * from tests.rows_naming((select creator::text from who), p_materialized => false) $$,
   'after the deletion no row of any table names the creator');
 
 select * from finish();
