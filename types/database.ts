@@ -674,7 +674,11 @@ export type Database = {
         Returns: Record<string, unknown>;
       };
       erase_listener: {
-        Args: { p_anonymous_id?: string; p_user_id?: string };
+        Args: {
+          p_anonymous_id?: string;
+          p_session_id?: string;
+          p_user_id?: string;
+        };
         Returns: Json;
       };
       erasure_count: { Args: Record<PropertyKey, never>; Returns: number };

@@ -6,10 +6,10 @@ begin;
 set search_path = public, extensions, tests;
 select plan(16);
 
-select ok(not has_function_privilege('anon', 'public.erase_listener(uuid, text)', 'execute'), 'anon may not erase');
-select ok(not has_function_privilege('authenticated', 'public.erase_listener(uuid, text)', 'execute'),
+select ok(not has_function_privilege('anon', 'public.erase_listener(uuid, text, text)', 'execute'), 'anon may not erase');
+select ok(not has_function_privilege('authenticated', 'public.erase_listener(uuid, text, text)', 'execute'),
   'a signed-in user may not erase');
-select ok(has_function_privilege('service_role', 'public.erase_listener(uuid, text)', 'execute'),
+select ok(has_function_privilege('service_role', 'public.erase_listener(uuid, text, text)', 'execute'),
   'the service role may erase');
 
 select tests.create_supabase_user('erase creator');
