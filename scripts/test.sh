@@ -2,7 +2,8 @@
 # `npm test`: starts the stack if needed, then runs every suite against it and ends with one line
 # `N passed, N failed` for the whole run; exits non-zero on any failure.
 #   1. pgTAP (pg_prove) on tests/sql/*.test.sql
-#   2. supabase db lint --db-url (any warning or error fails)
+#   2. supabase db lint --db-url (any warning or error fails); supabase db advisors (any warning but
+#      pgTAP 77's functions without a search_path fails: scripts/check-advisors.mjs)
 #   3. a second `supabase migration up` applies nothing; types/database.ts matches the database (postgres-meta generator)
 #   4. deno check of functions, types, scripts and tests; deno lint
 #   5. deno test: integration tests through supabase-js, fetch and @upstash/redis, and the dashboard
@@ -63,6 +64,16 @@ if npx --no-install supabase db lint --db-url "$SUPABASE_DB_URL" --level warning
   pass 1; tail -n 1 test-results/lint.txt
 else
   cat test-results/lint.txt | head -80; fail 1 "supabase db lint"
+fi
+
+echo "== supabase db advisors (Security and Performance Advisor) =="
+# Any finding at WARN or above fails, but the functions pgTAP 77 allows without a search_path.
+if npx --no-install supabase db advisors --db-url "$SUPABASE_DB_URL" --type all --level info \
+  2>test-results/advisors.err >test-results/advisors.json \
+  && node scripts/check-advisors.mjs <test-results/advisors.json >test-results/advisors.txt 2>&1; then
+  pass 1; cat test-results/advisors.txt
+else
+  cat test-results/advisors.err test-results/advisors.txt 2>/dev/null | head -40; fail 1 "supabase db advisors"
 fi
 
 echo "== migrations: a second supabase migration up applies nothing =="
