@@ -341,10 +341,19 @@ EOF
 }
 
 bootstrap_platform() {
-  # Only a plain PostgreSQL lacks Supabase's roles; a hosted project already has them.
-  if [ "$(psql_db -tAc "select count(*) from pg_roles where rolname = 'supabase_admin'")" = 0 ]; then
-    log "applying the platform bootstrap (sql/bootstrap.sql)"
+  # The stack's plain PostgreSQL lacks Supabase's roles until the bootstrap runs; a database made by
+  # an older checkout has an older bootstrap (the auth stand-in's grants, auth.users' columns), so it
+  # runs again whenever sql/bootstrap.sql changed since it was applied. Every statement in it can.
+  local want have
+  want="local platform bootstrap sha256:$(sha256sum "$ROOT/sql/bootstrap.sql" | cut -d' ' -f1)"
+  have=$(psql_db -tAc "select coalesce(obj_description('auth'::regnamespace, 'pg_namespace'), '')
+                       where exists (select 1 from pg_roles where rolname = 'supabase_admin')
+                         and exists (select 1 from pg_namespace where nspname = 'auth')")
+  if [ "$have" != "$want" ]; then
+    if [ -z "$have" ]; then log "applying the platform bootstrap (sql/bootstrap.sql)"
+    else log "applying the platform bootstrap again (sql/bootstrap.sql changed since this database got it)"; fi
     psql_db -f "$ROOT/sql/bootstrap.sql" >/dev/null
+    psql_db -c "comment on schema auth is '$want'" >/dev/null
   fi
 }
 

@@ -1,7 +1,9 @@
 -- Platform bootstrap: what a hosted Supabase project (or `supabase start`) already has before
--- any project migration runs. Applied by scripts/stack.sh only to a plain PostgreSQL that lacks
--- it (it checks for the `supabase_admin` role first); it is never part of supabase/migrations,
--- because on hosted Supabase the platform owns these objects.
+-- any project migration runs. Applied by scripts/stack.sh to the stack's plain PostgreSQL when it
+-- lacks it (no `supabase_admin` role) and again whenever this file changed since it was applied
+-- (its sha256 is kept in the comment on schema auth), so a database made by an older checkout gets
+-- what a new one has: every statement here can run again. It is never part of
+-- supabase/migrations, because on hosted Supabase the platform owns these objects.
 --
 -- Sources, so each definition can be checked against the original:
 --   roles and grants ......... supabase/postgres: migrations/db/init-scripts/00000000000000-initial-schema.sql
@@ -87,11 +89,20 @@ create table if not exists auth.users (
   email_change_token_new varchar(255),
   email_change varchar(255)
 );
+-- Columns this file added after databases were made with it (create table if not exists leaves an
+-- existing table as it is).
+alter table auth.users add column if not exists is_anonymous boolean not null default false;
+alter table auth.users add column if not exists confirmation_token varchar(255);
+alter table auth.users add column if not exists recovery_token varchar(255);
+alter table auth.users add column if not exists email_change_token_new varchar(255);
+alter table auth.users add column if not exists email_change varchar(255);
 alter table auth.users owner to supabase_admin;
 -- On Supabase, postgres may read and write auth.users (seeding, admin tooling); API roles may not,
 -- the service role included (hosted grants it USAGE on the schema only): functions it runs ask
 -- aggregation.user_exists() instead (migration 20261127001800).
 grant all on auth.users to postgres;
+-- (an older version of this file granted the service role everything on auth.users)
+revoke all on auth.users from service_role;
 -- GoTrue connects as supabase_auth_admin, which owns the auth schema on Supabase; here it gets what
 -- the auth stand-in's admin delete needs (scripts/auth-server.ts), and nothing outside auth.
 grant usage on schema auth to supabase_auth_admin;

@@ -85,3 +85,33 @@ Deno.test("an account deleted through the auth admin API takes its raw events wi
     where run_id = ${reconciled.body.reconcile.run_id} and subject_id = ${m}`;
   assertEquals(repaired, 0);
 });
+
+// A database bootstrapped by an older checkout (before the auth stand-in deleted accounts) lacked the
+// grants its admin delete needs, and `npm start` applied sql/bootstrap.sql only to a new database:
+// the delete failed with a 500 after an upgrade (outside audit, 2026-11-27). The start now applies
+// the bootstrap again whenever the file changed since the database got it.
+Deno.test("npm start gives a database bootstrapped by an older checkout what account deletion needs", async () => {
+  await sql`revoke all on auth.users from supabase_auth_admin`;
+  await sql`revoke usage on schema auth from supabase_auth_admin`;
+  await sql`comment on schema auth is null`;
+  const root = new URL("../..", import.meta.url).pathname;
+  const start = await new Deno.Command("bash", {
+    args: ["scripts/stack.sh", "start"],
+    env: { STACK_DEMO_CURRENT: "off" },
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(start.stderr) + new TextDecoder().decode(start.stdout);
+  assertEquals(start.code, 0, log);
+  assert(log.includes("applying the platform bootstrap"), log);
+  const [grants] = await sql<{ usage: boolean; del: boolean; service: boolean }[]>`
+    select has_schema_privilege('supabase_auth_admin', 'auth', 'usage') as usage,
+           has_table_privilege('supabase_auth_admin', 'auth.users', 'delete') as del,
+           has_table_privilege('service_role', 'auth.users', 'select') as service`;
+  assertEquals(grants, { usage: true, del: true, service: false });
+
+  const gone = await createUser("acct-del-upgraded");
+  const deleted = await service.auth.admin.deleteUser(gone.id);
+  assertEquals([deleted.error, deleted.data.user?.id], [null, gone.id], "the admin delete works again");
+});
