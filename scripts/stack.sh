@@ -346,9 +346,8 @@ bootstrap_platform() {
   # runs again whenever sql/bootstrap.sql changed since it was applied. Every statement in it can.
   local want have
   want="local platform bootstrap sha256:$(sha256sum "$ROOT/sql/bootstrap.sql" | cut -d' ' -f1)"
-  have=$(psql_db -tAc "select coalesce(obj_description('auth'::regnamespace, 'pg_namespace'), '')
-                       where exists (select 1 from pg_roles where rolname = 'supabase_admin')
-                         and exists (select 1 from pg_namespace where nspname = 'auth')")
+  have=$(psql_db -tAc "select coalesce(obj_description(n.oid, 'pg_namespace'), '') from pg_namespace n
+                       where n.nspname = 'auth' and exists (select 1 from pg_roles where rolname = 'supabase_admin')")
   if [ "$have" != "$want" ]; then
     if [ -z "$have" ]; then log "applying the platform bootstrap (sql/bootstrap.sql)"
     else log "applying the platform bootstrap again (sql/bootstrap.sql changed since this database got it)"; fi

@@ -1,7 +1,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(14);
+select plan(16);
 
 -- whole_percentages: floors plus largest remainders, always 100 --------------------------------
 select results_eq($$ select key, percentage from public.whole_percentages(array['a','b','c'], array[1,1,1]::bigint[]) $$,
@@ -12,6 +12,34 @@ select is((select sum(percentage)::int from public.whole_percentages(array['a','
           array[13,7,29,1,3,3,11]::bigint[])), 100, 'percentages of awkward counts sum to 100');
 select is_empty($$ select * from public.whole_percentages(array['a'], array[0]::bigint[]) $$,
   'no counts, no percentages');
+-- Equal remainders are equal whatever the counts' sizes (20261127003600): 5900 and 300 both leave 300
+-- of 560; as numeric shares the small count's carried more digits and took the point.
+select results_eq($$ select key, percentage from public.whole_percentages(array['a','b','c'], array[59,3,498]::bigint[]) $$,
+  $$ values ('c', 89), ('a', 11), ('b', 0) $$, 'on equal remainders the larger count gets the point');
+-- The rule over many splits (every split of up to 30 + 30 + 30, 3,000 of up to 1,000 each, and
+-- shares under 1 % beside shares over 10 %, which carry different numbers of digits as numerics): sums to 100, each within a point of
+-- its exact share, and of two equal remainders the smaller count never gets the point the larger did not.
+select is_empty($$
+  with splits as (
+    select array[x, y, z]::bigint[] as counts from generate_series(0, 30) x, generate_series(0, 30) y, generate_series(0, 30) z
+    where x + y + z > 0
+    union all
+    select array[(i * 7919) % 1000, (i * 104729) % 997, (i * 1299709) % 1013]::bigint[]
+    from generate_series(1::bigint, 3000) i
+    union all
+    select array[x, y, z]::bigint[] from generate_series(1, 9) x, generate_series(10, 99) y, generate_series(400, 600, 7) z
+  ), p as (
+    select s.counts, w.key, w.count, w.percentage, (select sum(c) from unnest(s.counts) c)::bigint as total
+    from splits s cross join lateral public.whole_percentages(array['a', 'b', 'c'], s.counts) w
+  )
+  select counts from p group by counts having sum(percentage) <> 100
+  union all
+  select counts from p where abs(percentage - count * 100.0 / total) >= 1
+  union all
+  select p1.counts from p p1 join p p2 on p2.counts = p1.counts and p1.count > p2.count
+  where (p1.count * 100) % p1.total = (p2.count * 100) % p2.total
+    and p1.percentage - (p1.count * 100) / p1.total < p2.percentage - (p2.count * 100) / p2.total
+$$, 'sums to 100, within a point of the share, equal remainders go to the larger count (many splits)');
 
 -- period checks: SQLSTATE 22023 with the parameter as hint --------------------------------------
 select throws_ok($$ select public.dashboard_period_bounds('2026-03-10', '2026-03-01', 'UTC') $$,
