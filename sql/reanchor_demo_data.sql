@@ -3,8 +3,8 @@
 -- loaded; a stack started weeks later would show an empty "last 30 days". This moves every seeded
 -- row forward by the seed's age, so the demo looks as if loaded now, then recomputes the rollups
 -- of the days involved. Only rows of the seed move: its users (@mashups.local), their mashups and
--- follows, and events of those users or mashups received before the anchor (the load time);
--- anything sent to the stack after the load stays where it is.
+-- follows, and the seed's own events (by id: demo.seed_events, filled by supabase/seed.sql); anything
+-- sent to the stack after the load stays where it is, through any number of re-anchorings.
 --
 -- The anchor is the demo creator's created_at + 200 days (the seed creates it 200 days before the
 -- load), so moving the seed moves the anchor too. Moves only when the seed is over an hour old; the
@@ -23,10 +23,13 @@ create temporary table reanchor_users on commit drop as
 create temporary table reanchor_mashups on commit drop as
   select id from public.mashups where creator_id in (select id from reanchor_users)
     and created_at <= :'anchor'::timestamptz;
+-- The seed's own events, by id (demo.seed_events, filled by supabase/seed.sql): events sent to the
+-- stack since, by demo users or to demo mashups, stay where they are, whenever they were sent.
 update public.analytics_events
    set "timestamp" = "timestamp" + make_interval(secs => :age_s),
        received_at = received_at + make_interval(secs => :age_s)
- where received_at <= :'anchor'::timestamptz
+ where id in (select s.id from demo.seed_events s)
+   and received_at <= :'anchor'::timestamptz
    and (mashup_id in (select id from reanchor_mashups) or user_id in (select id from reanchor_users));
 update public.follows set created_at = created_at + make_interval(secs => :age_s)
  where follower_id in (select id from reanchor_users) and created_at <= :'anchor'::timestamptz;

@@ -10,7 +10,8 @@ create temporary table age_mashups on commit drop as
   select id from public.mashups where creator_id in (select id from age_users) and created_at <= :'anchor'::timestamptz;
 update public.analytics_events
    set "timestamp" = "timestamp" - make_interval(days => :days), received_at = received_at - make_interval(days => :days)
- where received_at <= :'anchor'::timestamptz
+ where id in (select s.id from demo.seed_events s)
+   and received_at <= :'anchor'::timestamptz
    and (mashup_id in (select id from age_mashups) or user_id in (select id from age_users));
 update public.follows set created_at = created_at - make_interval(days => :days)
  where follower_id in (select id from age_users) and created_at <= :'anchor'::timestamptz;

@@ -98,6 +98,21 @@ Deno.test("a demo seed 40 days old is moved back to now at start, rollups recomp
 
     const again = await run("bash", ["scripts/post-start.d/40-demo-data-current.sh"]);
     assert(!/moved forward/.test(again), "a current seed is left as it is");
+
+    // The seed moved forward now lies where the event sent after the load lies. A second cycle must
+    // still tell them apart: the seed's events are moved by id (demo.seed_events), not by "received
+    // before the anchor" (an outside audit saw later events moved as if they were the seed's).
+    await run("psql", ["-X", "-q", ENV.SUPABASE_DB_URL, "-v", "days=40", "-f", "tests/_support/age_demo_data.sql"]);
+    const second = await run("bash", ["scripts/post-start.d/40-demo-data-current.sh"]);
+    assert(/demo data moved forward/.test(second), second);
+    const [stillAfterTwo] = await sql<{ timestamp: Date; received: string }[]>`
+      select "timestamp", received_at::text as received from public.analytics_events where id = ${own.id}`;
+    assertEquals(
+      [stillAfterTwo.timestamp.getTime(), stillAfterTwo.received],
+      [own.timestamp.getTime(), own.received],
+      "an event sent after the load stays where it is through a second aging and re-anchoring",
+    );
+    assertEquals(await rollupMismatches(), [], "every rollup equals a recount after the second re-anchoring");
   } finally {
     await sql`delete from public.analytics_events where id = ${own.id}`;
     // The live totals keep a deleted event's count (raw_events.keep_removed_realtime_counts): this
