@@ -6,7 +6,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(11);
+select plan(12);
 
 select tests.create_supabase_user('recount creator');
 insert into public.mashups (id, creator_id, title, duration_seconds)
@@ -103,6 +103,19 @@ select is_empty($$ select * from public.mashup_quarter_hour_stats q
 select is((select row(l.plays, l.likes, l.tracked_plays, l.completed_plays, l.watch_time_seconds)::text
            from public.mashup_lifetime_stats l where l.mashup_id = 'cccccccc-7800-4000-8000-000000000001'),
   '(4,2,5,1,229)', 'lifetime: the erased plays, like and watch time (199 + 30 s) stay; the play deleted by hand leaves the plays');
+
+-- The user recounts (follow-days runs them for every day a follow touched) are not held back by an
+-- erased day: a follow made on d1 counts there (20261127003800).
+-- (The follow is written with triggers off, so only the recount can count it.)
+select tests.create_supabase_user('recount follower');
+set local session_replication_role = replica;
+insert into public.follows (follower_id, creator_id, created_at)
+values (tests.get_supabase_uid('recount follower'), tests.get_supabase_uid('recount creator'), pg_temp.at((select d1 from days), '13:00'));
+set local session_replication_role = origin;
+select aggregation.user_day((select d1 from days)) is not null as recounted;
+select is((select followers_gained from public.user_daily_stats
+           where user_id = tests.get_supabase_uid('recount creator') and date = (select d1 from days)),
+  1, 'a user day recount of an erased day counts the follow made that day');
 
 -- The day of the listener erased while queued is recounted like any other.
 select aggregation.run_incremental(p_lag => '0', p_max_window => '100 years', p_wait => true) is not null as folded;
