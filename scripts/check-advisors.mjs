@@ -1,8 +1,7 @@
-// Reads `supabase db advisors --output-format json` on stdin (Supabase's Security and Performance
-// Advisor, the splinter lints) and fails on any finding at WARN or ERROR, and on an unindexed foreign
-// key, except function_search_path_mutable: pgTAP 77 (tests/sql/77_functions_search_path.test.sql) holds the
-// exact list of functions allowed without a search_path and checks why each is. INFO findings are
-// printed as a count by lint.
+// Reads `supabase db advisors` on stdin (Supabase's Security and Performance Advisor, the splinter
+// lints) and fails on any finding at WARN or ERROR, and on an unindexed foreign key, except
+// function_search_path_mutable: pgTAP 77 (tests/sql/77_functions_search_path.test.sql) holds the
+// exact list of functions allowed without a search_path and checks why each is.
 import { readFileSync } from "node:fs";
 
 // The CLI prints a JSON array (or {"results": [...]} with --output-format json), and nothing on
@@ -24,9 +23,11 @@ const governed = new Set(["function_search_path_mutable"]);
 const alwaysFailing = new Set(["unindexed_foreign_keys"]);
 const serious = findings.filter((f) => f.level !== "INFO" || alwaysFailing.has(f.name));
 const failing = serious.filter((f) => !governed.has(f.name));
-const count = (list) =>
-  Object.entries(list.reduce((acc, f) => ({ ...acc, [`${f.name} (${f.level})`]: (acc[`${f.name} (${f.level})`] ?? 0) + 1 }), {}))
-    .map(([k, n]) => `${k} x${n}`).join(", ") || "none";
+function count(list) {
+  const byLint = new Map();
+  for (const f of list) byLint.set(`${f.name} (${f.level})`, (byLint.get(`${f.name} (${f.level})`) ?? 0) + 1);
+  return [...byLint].map(([lint, n]) => `${lint} x${n}`).join(", ") || "none";
+}
 for (const f of failing) console.error(`${f.level} ${f.name}: ${f.detail}`);
 console.log(`advisors: ${findings.length} findings; at WARN or above, or failing INFO: ${count(serious)}; failing: ${failing.length}`);
 process.exit(failing.length === 0 ? 0 : 1);

@@ -3,7 +3,8 @@
 # `N passed, N failed` for the whole run; exits non-zero on any failure.
 #   1. pgTAP (pg_prove) on tests/sql/*.test.sql
 #   2. supabase db lint --db-url (any warning or error fails); supabase db advisors (any warning but
-#      pgTAP 77's functions without a search_path fails: scripts/check-advisors.mjs)
+#      pgTAP 77's functions without a search_path, or an unindexed foreign key, fails:
+#      scripts/check-advisors.mjs)
 #   3. a second `supabase migration up` applies nothing; types/database.ts matches the database (postgres-meta generator)
 #   4. deno check of functions, types, scripts and tests; deno lint
 #   5. deno test: integration tests through supabase-js, fetch and @upstash/redis, and the dashboard
@@ -67,7 +68,8 @@ else
 fi
 
 echo "== supabase db advisors (Security and Performance Advisor) =="
-# Any finding at WARN or above fails, but the functions pgTAP 77 allows without a search_path.
+# Any finding at WARN or above, or an unindexed foreign key, fails, but the functions pgTAP 77
+# allows without a search_path.
 if npx --no-install supabase db advisors --db-url "$SUPABASE_DB_URL" --type all --level info \
   2>test-results/advisors.err >test-results/advisors.json \
   && node scripts/check-advisors.mjs <test-results/advisors.json >test-results/advisors.txt 2>&1; then
