@@ -2,8 +2,9 @@
 // event (never for duplicates or bots), read back with @upstash/redis; and ingestion that keeps
 // storing events while redis-server is down.
 import { assertEquals } from "../_support/assert.ts";
-import { ENV } from "../_support/env.ts";
+import { API_URL, ENV, SERVICE_KEY } from "../_support/env.ts";
 import { supervisorctl } from "../_support/stack.ts";
+import { holdingTheSync } from "../_support/sync_lock.ts";
 import {
   mashupCounters,
   redis,
@@ -16,11 +17,16 @@ import {
   validProperties,
 } from "../_support/track.ts";
 
+/** A test that reads the counters' values in Redis, with the scheduled sync held off meanwhile. */
+function counterTest(name: string, fn: () => Promise<void>) {
+  Deno.test(name, () => holdingTheSync(redis, fn));
+}
+
 function eventFor(type: Parameters<typeof validProperties>[0], ids: { mashup: string; creator: string }) {
   return validEvent(type, { properties: validProperties(type, { ...ids, play: uuid() }) });
 }
 
-Deno.test("counters go up exactly once per new event: not for duplicates, retries or other types", async () => {
+counterTest("counters go up exactly once per new event: not for duplicates, retries or other types", async () => {
   const ids = { mashup: uuid(), creator: uuid() };
   const playA = eventFor("mashup_played", ids);
   const playB = eventFor("mashup_played", ids);
@@ -49,6 +55,15 @@ Deno.test("counters go up exactly once per new event: not for duplicates, retrie
   assertEquals(await mashupCounters(ids.mashup), expected);
   assertEquals(await redis.get(`creator:${ids.creator}:followers`), 1);
 
+  // The scheduler's sync, arriving now, moves nothing while the test holds its lock.
+  const sync = await fetch(`${API_URL}/functions/v1/realtime-sync`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${SERVICE_KEY}`, "Content-Type": "application/json" },
+    body: "{}",
+  });
+  assertEquals([sync.status, (await sync.json()).sync.locked], [200, true]);
+  assertEquals(await mashupCounters(ids.mashup), expected);
+
   // A refused event counts nowhere either.
   const bad = eventFor("mashup_played", ids);
   (bad.properties as Record<string, unknown>).auto_play = "yes";
@@ -56,7 +71,7 @@ Deno.test("counters go up exactly once per new event: not for duplicates, retrie
   assertEquals((await mashupCounters(ids.mashup)).plays, 3);
 });
 
-Deno.test("a bot User-Agent is counted nowhere: no event, no counter, kept apart", async () => {
+counterTest("a bot User-Agent is counted nowhere: no event, no counter, kept apart", async () => {
   const ids = { mashup: uuid(), creator: uuid() };
   for (const userAgent of [UA.googlebot, UA.headlessChrome]) {
     const play = eventFor("mashup_played", ids);
@@ -105,7 +120,7 @@ async function startRedisAsTheStackDoes() {
   }
 }
 
-Deno.test("Redis stopped in the middle of a run: events are still stored, counting resumes after", async () => {
+counterTest("Redis stopped in the middle of a run: events are still stored, counting resumes after", async () => {
   const ids = { mashup: uuid(), creator: uuid() };
   const before = eventFor("mashup_played", ids);
   assertEquals((await track(before)).body.accepted, 1);
@@ -142,7 +157,7 @@ Deno.test("Redis stopped in the middle of a run: events are still stored, counti
   assertEquals((await mashupCounters(ids.mashup)).plays, 2, "counting resumes once Redis is back");
 });
 
-Deno.test("a Redis that hangs delays an answer by at most a second; the late increment still counts once", async () => {
+counterTest("a Redis that hangs delays an answer by at most a second; the late increment still counts once", async () => {
   const ids = { mashup: uuid(), creator: uuid() };
   const play = eventFor("mashup_played", ids);
   assertEquals(await redisCli("client", "pause", "2500", "ALL"), "OK");
@@ -159,7 +174,7 @@ Deno.test("a Redis that hangs delays an answer by at most a second; the late inc
   assertEquals((await mashupCounters(ids.mashup)).plays, 1);
 });
 
-Deno.test("an upper-case mashup id is stored and counted as its lower-case self: one set of live counters", async () => {
+counterTest("an upper-case mashup id is stored and counted as its lower-case self: one set of live counters", async () => {
   const ids = { mashup: uuid(), creator: uuid() };
   const upper = { mashup: ids.mashup.toUpperCase(), creator: ids.creator.toUpperCase() };
   const events = [eventFor("mashup_played", ids), eventFor("mashup_played", upper), eventFor("mashup_liked", upper)];
