@@ -7,8 +7,9 @@
 -- sent to the stack after the load stays where it is, through any number of re-anchorings.
 --
 -- The anchor is the demo creator's created_at + 200 days (the seed creates it 200 days before the
--- load), so moving the seed moves the anchor too. Moves only when the seed is over an hour old; the
--- recount after it finishes whatever an earlier start left queued in aggregation.rebuild_days.
+-- load), so moving the seed moves the anchor too. Moves only when the seed is over an hour old and
+-- no count would be lost (below); the recount after it finishes whatever an earlier start left
+-- queued in aggregation.rebuild_days.
 \set ON_ERROR_STOP on
 select coalesce(extract(epoch from now() - (created_at + interval '200 days'))::bigint, 0) as age_s,
        (created_at + interval '200 days') as anchor
@@ -16,7 +17,22 @@ from auth.users where id = '11111111-1111-4111-8111-111111111111'
 union all select 0, null where not exists (select from auth.users where id = '11111111-1111-4111-8111-111111111111')
 limit 1 \gset
 select :age_s > 3600 as stale \gset
-\if :stale
+-- The move starts every rollup over from the raw events. Counts the rollups hold and the raw events
+-- no longer do would be lost: the plays of an erased listener (aggregation.erased_days: days an
+-- erasure took counted events from) and every month retention dropped. A stack holding such counts
+-- keeps its demo where it is unless asked (-v force=true, STACK_DEMO_CURRENT=force).
+\if :{?force}
+\else
+\set force false
+\endif
+select (select count(*) from aggregation.erased_days) as erased_days,
+       (select count(distinct l.month) from raw_events.maintenance_log l where l.action = 'dropped') as dropped_months \gset
+select :'stale'::boolean and (:erased_days > 0 or :dropped_months > 0) and not :'force'::boolean as held,
+       :'stale'::boolean and (:erased_days = 0 and :dropped_months = 0 or :'force'::boolean) as move \gset
+\if :held
+\echo kept where it is: the rollups hold counts the raw events no longer have (days an erasure took counted events from: :erased_days; months retention dropped: :dropped_months), which a re-anchoring would lose
+\endif
+\if :move
 begin;
 create temporary table reanchor_users on commit drop as
   select id from auth.users where email like '%@mashups.local' and created_at <= :'anchor'::timestamptz;

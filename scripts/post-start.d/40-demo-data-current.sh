@@ -17,8 +17,17 @@ if [ "${STACK_DEMO_CURRENT:-on}" = off ]; then
   fi
   exit 0
 fi
-out=$(psql -X -q "$SUPABASE_DB_URL" -f "$ROOT/sql/reanchor_demo_data.sql" 2>&1) \
+# STACK_DEMO_CURRENT=force re-anchors even a stack whose rollups hold counts its raw events no
+# longer have (erased listeners, dropped months), which the recount then loses; by default such a
+# stack keeps its demo where it is.
+force=false
+[ "${STACK_DEMO_CURRENT:-on}" = force ] && force=true
+out=$(psql -X -q "$SUPABASE_DB_URL" -v force="$force" -f "$ROOT/sql/reanchor_demo_data.sql" 2>&1) \
   || { printf '[stack] error: re-anchoring the demo data failed: %s\n' "$out" >&2; exit 1; }
+if grep -q '^kept where it is' <<<"$out"; then
+  printf '[stack] note: the demo data is over an hour old but not moved forward, %s; STACK_DEMO_CURRENT=force npm start moves it and loses them\n' \
+    "$(grep -o 'the rollups hold.*' <<<"$out" | head -1 | sed 's/, which a re-anchoring would lose//')" >&2
+fi
 if grep -q '^re-anchored' <<<"$out"; then
   REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" del rt:epoch >/dev/null
   if grep -q '^re-anchoring' <<<"$out"; then

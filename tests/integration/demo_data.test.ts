@@ -30,6 +30,49 @@ async function demoPlays() {
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]));
 }
 
+Deno.test("a stack whose rollups hold counts its raw events no longer have keeps its demo where it is, unless forced", async () => {
+  // A listener's play, counted, then erased: its mashup's rollups keep the play the raw events no
+  // longer have (docs/raw-storage.md, Erasure). The re-anchoring starts every rollup over from the
+  // raw events, so it would lose that play.
+  const creator = await createUser("demo-data-held-creator");
+  const listener = await createUser("demo-data-held-listener");
+  const [m] = await sql<{ id: string }[]>`insert into public.mashups (creator_id, title, duration_seconds)
+    values (${creator.id}, 'held mix', 180) returning id`;
+  const played = (day: string) =>
+    sql<{ plays: number }[]>`select plays from public.mashup_daily_stats where mashup_id = ${m.id} and date = ${day}::date`;
+  try {
+    const [{ day }] = await sql<{ day: string }[]>`
+      insert into public.analytics_events (event_type, properties, user_id, session_id, "timestamp")
+      values ('mashup_played', ${sql.json({ mashup_id: m.id, source: "direct", auto_play: false, play_id: crypto.randomUUID() })},
+              ${listener.id}, 'demo-data-held', now() - interval '1 hour')
+      returning (("timestamp" at time zone 'UTC')::date)::text as day`;
+    await sql`select aggregation.run_incremental(p_lag => '0 seconds', p_max_window => '100 years', p_wait => true)`;
+    await sql`select public.erase_listener(p_user_id => ${listener.id})`;
+    assertEquals([...await played(day)], [{ plays: 1 }], "the erased play stays counted");
+
+    await run("psql", ["-X", "-q", ENV.SUPABASE_DB_URL, "-v", "days=40", "-f", "tests/_support/age_demo_data.sql"]);
+    const held = await run("bash", ["scripts/post-start.d/40-demo-data-current.sh"]);
+    assert(/note: the demo data is over an hour old but not moved forward, the rollups hold counts/.test(held), held);
+    assert(!/moved forward to now/.test(held), held);
+    assertEquals((await demoPlays()).raw_30d, 0, "the seed stays where it is");
+    assertEquals([...await played(day)], [{ plays: 1 }], "the erased play is still counted");
+
+    // Asked to, it moves the seed, and the recount from the raw events loses the erased play.
+    const forced = await run("bash", ["scripts/post-start.d/40-demo-data-current.sh"], { STACK_DEMO_CURRENT: "force" });
+    assert(/demo data moved forward/.test(forced), forced);
+    assert((await demoPlays()).raw_30d > 1000, "the seed is current again");
+    assertEquals([...await played(day)], [], "the erased play is no longer counted");
+    assertEquals([...await sql`select day from aggregation.erased_days`], [], "no day holds counts the raw events lack");
+    assertEquals(await rollupMismatches(), [], "every rollup equals a recount after the forced re-anchoring");
+  } finally {
+    // The live totals keep the erased play (raw_events.removed_realtime_counts); the mashup is the test's.
+    await sql`delete from raw_events.removed_realtime_counts where kind = 'mashup' and subject_id = ${m.id}`;
+    await sql`delete from public.mashups where id = ${m.id}`;
+    await sql`delete from auth.users where id in (${creator.id}, ${listener.id})`;
+    await run("bash", ["scripts/post-start.d/50-realtime-recover.sh"]);
+  }
+});
+
 Deno.test("a demo seed 40 days old is moved back to now at start, rollups recomputed, other rows untouched", async () => {
   const [mashup] = await sql<{ id: string }[]>`select id from public.mashups where creator_id = ${DEMO_ID} limit 1`;
   // An event sent to the stack after the seed was loaded: never moved.
