@@ -333,6 +333,9 @@ Deno.test("an erased listener's events stay counted in the live totals through t
     return data!.map((r) => [r.mashup_id, r.plays, r.likes]);
   };
   assertEquals(await totals(), [[m, 3, 1]], "the creator sees the synced totals");
+  // The fold counts them, as its job does within the minute (events erased still queued count
+  // nowhere: the next test).
+  await sql`select aggregation.run_incremental(p_lag => '0 seconds', p_max_window => '100 years', p_wait => true)`;
 
   const erasure = await service.rpc("erase_listener", { p_anonymous_id: erased });
   assertEquals([erasure.error, (erasure.data as { events_deleted: number }).events_deleted], [null, 3]);
@@ -342,6 +345,54 @@ Deno.test("an erased listener's events stay counted in the live totals through t
   const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from public.realtime_drift
     where run_id = ${reconciled.body.reconcile.run_id} and subject_id = ${m}`;
   assertEquals(n, 0, "and finds nothing to repair");
+});
+
+Deno.test("events erased while still queued for the fold leave the live totals at the next reconciliation, as the days never count them", async () => {
+  const c = await creatorWithMashups("rt-erased-queued", 1);
+  const [m] = c.mashups;
+  const erased = `anon-test-erase-${crypto.randomUUID().slice(0, 8)}`;
+  const kept = `anon-test-keep-${crypto.randomUUID().slice(0, 8)}`;
+  const on = (type: EventType, anonymousId: string) =>
+    validEvent(type, {
+      anonymous_id: anonymousId,
+      properties: validProperties(type, { mashup: m, play: crypto.randomUUID(), creator: c.id }),
+    });
+  const totals = async () => {
+    const { data, error } = await userClient(c.token).rpc("realtime_totals");
+    assertEquals(error, null);
+    return data!.map((r) => [r.mashup_id, r.plays, r.likes]);
+  };
+  // Holding the aggregation lock keeps the fold's scheduled job off until the erasure is done: the
+  // erased listener's events are still queued when it comes.
+  const lock = await sql.reserve();
+  try {
+    await lock`begin`;
+    await lock`select aggregation.lock(true)`;
+    const sent = await trackFunction({
+      events: [on("mashup_played", erased), on("mashup_played", erased), on("mashup_liked", erased), on("mashup_played", kept)],
+    });
+    assertEquals([sent.status, sent.body.accepted], [200, 4]);
+    assertEquals((await invokeSync(SERVICE_KEY)).status, 200);
+    assertEquals(await totals(), [[m, 3, 1]], "the live totals count all four on receipt");
+    const [{ queued }] = await sql<{ queued: number }[]>`select count(*)::int as queued from aggregation.pending_events
+      where listener_key = ${`a:${erased}`}`;
+    assertEquals(queued, 3, "the erased listener's events are still queued");
+    const erasure = await service.rpc("erase_listener", { p_anonymous_id: erased });
+    assertEquals([erasure.error, (erasure.data as { events_deleted: number }).events_deleted], [null, 3]);
+  } finally {
+    await lock`rollback`.catch(() => {});
+    lock.release();
+  }
+  await sql`select aggregation.run_incremental(p_lag => '0 seconds', p_max_window => '100 years', p_wait => true)`;
+  const reconciled = await invokeSync(SERVICE_KEY, { reconcile: true });
+  assertEquals(reconciled.status, 200);
+  const repaired = await sql<{ counter: string; repaired: number }[]>`select counter, repaired::int from public.realtime_drift
+    where run_id = ${reconciled.body.reconcile.run_id} and subject_id = ${m} order by counter`;
+  assertEquals([...repaired], [{ counter: "likes", repaired: -1 }, { counter: "plays", repaired: -2 }]);
+  assertEquals(await totals(), [[m, 1, 0]], "the live totals keep the kept listener's play only");
+  const [days] = await sql<{ plays: number; likes: number }[]>`select coalesce(sum(plays), 0)::int as plays,
+    coalesce(sum(likes), 0)::int as likes from public.mashup_daily_stats where mashup_id = ${m}`;
+  assertEquals(days, { plays: 1, likes: 0 }, "as many as the days count");
 });
 
 Deno.test("an erased listener leaves the live windows at the next sync run, and no one else does", async () => {

@@ -58,7 +58,10 @@ select results_eq($$ select * from pg_temp.repairs(pg_temp.reconcile()) $$,
 select results_eq($$ select * from pg_temp.totals() $$, $$ values (8::bigint, 4::bigint, 4::bigint, 4::bigint) $$,
   'the totals hold them');
 
--- Erasure removes the erased fan's raw events, in both months.
+-- Erasure removes the erased fan's raw events, in both months. The fold has counted them first, as
+-- it does within the minute: events still queued when erased count nowhere, the live totals
+-- included (20261127003900, tests/sql/79).
+select aggregation.run_incremental(p_lag => '0 seconds', p_max_window => '100 years') is not null as folded;
 select tests.authenticate_as_service_role();
 select is((public.erase_listener(p_user_id => (select erased_fan from who)) ->> 'events_deleted')::integer, 10,
   'the erasure deletes the fan''s 10 raw events');
