@@ -25,7 +25,7 @@ select :age_s > 3600 as stale \gset
 \else
 \set force false
 \endif
-select (select count(*) from aggregation.erased_days) as erased_days,
+select (select count(distinct e.day) from aggregation.erased_days e) as erased_days,
        (select count(distinct l.month) from raw_events.maintenance_log l where l.action = 'dropped') as dropped_months \gset
 select :'stale'::boolean and (:erased_days > 0 or :dropped_months > 0) and not :'force'::boolean as held,
        :'stale'::boolean and (:erased_days = 0 and :dropped_months = 0 or :'force'::boolean) as move \gset

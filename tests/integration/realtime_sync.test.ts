@@ -362,8 +362,9 @@ Deno.test("events erased while still queued for the fold leave the live totals a
     assertEquals(error, null);
     return data!.map((r) => [r.mashup_id, r.plays, r.likes]);
   };
-  // Holding the aggregation lock keeps the fold's scheduled job off until the erasure is done: the
-  // erased listener's events are still queued when it comes.
+  // The fold's job takes only events older than 30 s (run_incremental's lag), so events sent just now
+  // are still queued when the erasure comes; the aggregation lock keeps its job off while the test
+  // checks that they are (the erasure itself waits for that lock, so it comes after).
   const lock = await sql.reserve();
   try {
     await lock`begin`;
@@ -377,12 +378,12 @@ Deno.test("events erased while still queued for the fold leave the live totals a
     const [{ queued }] = await sql<{ queued: number }[]>`select count(*)::int as queued from aggregation.pending_events
       where listener_key = ${`a:${erased}`}`;
     assertEquals(queued, 3, "the erased listener's events are still queued");
-    const erasure = await service.rpc("erase_listener", { p_anonymous_id: erased });
-    assertEquals([erasure.error, (erasure.data as { events_deleted: number }).events_deleted], [null, 3]);
   } finally {
     await lock`rollback`.catch(() => {});
     lock.release();
   }
+  const erasure = await service.rpc("erase_listener", { p_anonymous_id: erased });
+  assertEquals([erasure.error, (erasure.data as { events_deleted: number }).events_deleted], [null, 3]);
   await sql`select aggregation.run_incremental(p_lag => '0 seconds', p_max_window => '100 years', p_wait => true)`;
   const reconciled = await invokeSync(SERVICE_KEY, { reconcile: true });
   assertEquals(reconciled.status, 200);
@@ -393,6 +394,64 @@ Deno.test("events erased while still queued for the fold leave the live totals a
   const [days] = await sql<{ plays: number; likes: number }[]>`select coalesce(sum(plays), 0)::int as plays,
     coalesce(sum(likes), 0)::int as likes from public.mashup_daily_stats where mashup_id = ${m}`;
   assertEquals(days, { plays: 1, likes: 0 }, "as many as the days count");
+});
+
+Deno.test("an erasure while a fold is running waits for it: what the fold counts stays counted, live and daily", async () => {
+  const c = await creatorWithMashups("rt-erased-race", 1);
+  const [m] = c.mashups;
+  const erased = `anon-test-erase-${crypto.randomUUID().slice(0, 8)}`;
+  const kept = `anon-test-keep-${crypto.randomUUID().slice(0, 8)}`;
+  const on = (type: EventType, anonymousId: string) =>
+    validEvent(type, {
+      anonymous_id: anonymousId,
+      properties: validProperties(type, { mashup: m, play: crypto.randomUUID(), creator: c.id }),
+    });
+  const sent = await trackFunction({
+    events: [
+      ...[1, 2, 3].map(() => on("mashup_played", kept)),
+      ...[1, 2, 3, 4, 5].map(() => on("mashup_played", erased)),
+      on("mashup_liked", erased),
+      on("mashup_liked", erased),
+    ],
+  });
+  assertEquals([sent.status, sent.body.accepted], [200, 10]);
+  assertEquals((await invokeSync(SERVICE_KEY)).status, 200);
+
+  // A fold has taken the events out of the queue and counted them, and has not committed yet (an
+  // outside audit erased in that window: the erasure saw them queued, the fold's commit counted them,
+  // and live and daily numbers disagreed for good).
+  const fold = await sql.reserve();
+  let erasure: Promise<{ error: unknown; data: unknown }> | undefined;
+  try {
+    await fold`begin`;
+    await fold`select aggregation.run_incremental(p_lag => '0 seconds', p_max_window => '100 years', p_wait => true)`;
+    erasure = (async () => await service.rpc("erase_listener", { p_anonymous_id: erased }))();
+    const early = await Promise.race([erasure.then(() => "returned"), new Promise((r) => setTimeout(() => r("waiting"), 1000))]);
+    assertEquals(early, "waiting", "the erasure waits for the running fold");
+    await fold`commit`;
+  } finally {
+    await fold`rollback`.catch(() => {});
+    fold.release();
+  }
+  const { error, data } = await erasure!;
+  const result = data as { events_deleted: number; listener_rows_anonymised: number };
+  assertEquals([error, result.events_deleted, result.listener_rows_anonymised], [null, 7, 1],
+    "it deletes the seven events and anonymises the listener key the fold wrote");
+
+  await sql`select aggregation.run_incremental(p_lag => '0 seconds', p_max_window => '100 years', p_wait => true)`;
+  const reconciled = await invokeSync(SERVICE_KEY, { reconcile: true });
+  assertEquals(reconciled.status, 200);
+  const repaired = await sql`select counter from public.realtime_drift
+    where run_id = ${reconciled.body.reconcile.run_id} and subject_id = ${m}`;
+  assertEquals([...repaired], [], "the reconciliation has nothing to repair");
+  const { data: live } = await userClient(c.token).rpc("realtime_totals");
+  assertEquals(live!.map((r) => [r.mashup_id, r.plays, r.likes]), [[m, 8, 2]], "the live totals keep what the fold counted");
+  const [days] = await sql<{ plays: number; likes: number }[]>`select coalesce(sum(plays), 0)::int as plays,
+    coalesce(sum(likes), 0)::int as likes from public.mashup_daily_stats where mashup_id = ${m}`;
+  assertEquals(days, { plays: 8, likes: 2 }, "and so do the days");
+  const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from aggregation.erased_days
+    where mashup_id = ${m} and day = (now() at time zone 'UTC')::date`;
+  assertEquals(n, 1, "the day and mashup whose counts are kept are recorded");
 });
 
 Deno.test("an erased listener leaves the live windows at the next sync run, and no one else does", async () => {

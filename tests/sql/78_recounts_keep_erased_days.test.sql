@@ -6,7 +6,7 @@
 begin;
 \ir _helpers.psql
 set search_path = public, extensions, tests;
-select plan(12);
+select plan(14);
 
 select tests.create_supabase_user('recount creator');
 insert into public.mashups (id, creator_id, title, duration_seconds)
@@ -67,8 +67,10 @@ select results_eq(
      order by 1 $$,
   $$ values ((select d1 from days)), ((select d4 from days)) $$,
   'the erasure records the days it took counted events from (the listener''s and the one naming it), not a day of events still queued');
-select is_empty($$ select * from aggregation.erased_days x where x.day::text ~ 'erase78' $$,
-  'the record is a day, nothing else');
+select results_eq($$ select distinct x.mashup_id from aggregation.erased_days x
+                     where x.day in ((select d1 from days), (select d4 from days)) $$,
+  $$ values ('cccccccc-7800-4000-8000-000000000001'::uuid) $$,
+  'the record is a day and the mashup whose counts it keeps, no identity');
 
 -- A recount of d1 keeps it: plays, likes, watch time and retention stay as the fold left them.
 select is(aggregation.mashup_day((select d1 from days)) ->> 'skipped', 'no raw events',
@@ -125,7 +127,15 @@ select is_empty($$ select * from public.mashup_daily_stats s
                    where s.mashup_id = 'cccccccc-7800-4000-8000-000000000001' and s.date = (select d3 from days) $$,
   'and counts nothing of the erased listener');
 
+-- A deleted mashup's rollups go with it, and so does the record of what they kept (20261127004100).
+select ok(exists (select 1 from aggregation.erased_days x where x.mashup_id = 'cccccccc-7800-4000-8000-000000000001'),
+  'the erased days name the mashup');
+delete from public.mashups where id = 'cccccccc-7800-4000-8000-000000000001';
+select is_empty($$ select * from aggregation.erased_days x where x.mashup_id = 'cccccccc-7800-4000-8000-000000000001' $$,
+  'deleting the mashup takes its erased days with it');
+
 -- A rebuild from empty rollups counts every day from the raw events left: nothing to keep then.
+insert into aggregation.erased_days (day) values ((select d1 from days));
 select aggregation.reset_rollups();
 select is_empty($$ select * from aggregation.erased_days $$, 'reset_rollups forgets the erased days');
 
