@@ -307,8 +307,10 @@ Deno.test("reconciliation repairs every drift exactly, in-flight increments incl
   assertEquals(Number(n), 0, "nothing left to repair");
 });
 
-Deno.test("an erased listener's events stay counted in the live totals through the hourly reconciliation", async () => {
-  const c = await creatorWithMashups("rt-erased", 1);
+/** A creator with one mashup, an erased and a kept anonymous listener, their events, and the
+ * creator's live totals of that mashup as [mashup, plays, likes] (the RLS-checked RPC). */
+async function erasureFixture(label: string) {
+  const c = await creatorWithMashups(label, 1);
   const [m] = c.mashups;
   const erased = `anon-test-erase-${crypto.randomUUID().slice(0, 8)}`;
   const kept = `anon-test-keep-${crypto.randomUUID().slice(0, 8)}`;
@@ -317,6 +319,16 @@ Deno.test("an erased listener's events stay counted in the live totals through t
       anonymous_id: anonymousId,
       properties: validProperties(type, { mashup: m, play: crypto.randomUUID(), creator: c.id }),
     });
+  const totals = async () => {
+    const { data, error } = await userClient(c.token).rpc("realtime_totals");
+    assertEquals(error, null);
+    return data!.map((r) => [r.mashup_id, r.plays, r.likes]);
+  };
+  return { c, m, erased, kept, on, totals };
+}
+
+Deno.test("an erased listener's events stay counted in the live totals through the hourly reconciliation", async () => {
+  const { m, erased, kept, on, totals } = await erasureFixture("rt-erased");
   const sent = await trackFunction({
     events: [
       on("mashup_played", erased),
@@ -327,11 +339,6 @@ Deno.test("an erased listener's events stay counted in the live totals through t
   });
   assertEquals([sent.status, sent.body.accepted], [200, 4]);
   assertEquals((await invokeSync(SERVICE_KEY)).status, 200);
-  const totals = async () => {
-    const { data, error } = await userClient(c.token).rpc("realtime_totals");
-    assertEquals(error, null);
-    return data!.map((r) => [r.mashup_id, r.plays, r.likes]);
-  };
   assertEquals(await totals(), [[m, 3, 1]], "the creator sees the synced totals");
   // The fold counts them, as its job does within the minute (events erased still queued count
   // nowhere: the next test).
@@ -348,20 +355,7 @@ Deno.test("an erased listener's events stay counted in the live totals through t
 });
 
 Deno.test("events erased while still queued for the fold leave the live totals at the next reconciliation, as the days never count them", async () => {
-  const c = await creatorWithMashups("rt-erased-queued", 1);
-  const [m] = c.mashups;
-  const erased = `anon-test-erase-${crypto.randomUUID().slice(0, 8)}`;
-  const kept = `anon-test-keep-${crypto.randomUUID().slice(0, 8)}`;
-  const on = (type: EventType, anonymousId: string) =>
-    validEvent(type, {
-      anonymous_id: anonymousId,
-      properties: validProperties(type, { mashup: m, play: crypto.randomUUID(), creator: c.id }),
-    });
-  const totals = async () => {
-    const { data, error } = await userClient(c.token).rpc("realtime_totals");
-    assertEquals(error, null);
-    return data!.map((r) => [r.mashup_id, r.plays, r.likes]);
-  };
+  const { m, erased, kept, on, totals } = await erasureFixture("rt-erased-queued");
   // The fold's job takes only events older than 30 s (run_incremental's lag), so events sent just now
   // are still queued when the erasure comes; the aggregation lock keeps its job off while the test
   // checks that they are (the erasure itself waits for that lock, so it comes after).
@@ -397,15 +391,7 @@ Deno.test("events erased while still queued for the fold leave the live totals a
 });
 
 Deno.test("an erasure while a fold is running waits for it: what the fold counts stays counted, live and daily", async () => {
-  const c = await creatorWithMashups("rt-erased-race", 1);
-  const [m] = c.mashups;
-  const erased = `anon-test-erase-${crypto.randomUUID().slice(0, 8)}`;
-  const kept = `anon-test-keep-${crypto.randomUUID().slice(0, 8)}`;
-  const on = (type: EventType, anonymousId: string) =>
-    validEvent(type, {
-      anonymous_id: anonymousId,
-      properties: validProperties(type, { mashup: m, play: crypto.randomUUID(), creator: c.id }),
-    });
+  const { m, erased, kept, on, totals } = await erasureFixture("rt-erased-race");
   const sent = await trackFunction({
     events: [
       ...[1, 2, 3].map(() => on("mashup_played", kept)),
@@ -444,8 +430,7 @@ Deno.test("an erasure while a fold is running waits for it: what the fold counts
   const repaired = await sql`select counter from public.realtime_drift
     where run_id = ${reconciled.body.reconcile.run_id} and subject_id = ${m}`;
   assertEquals([...repaired], [], "the reconciliation has nothing to repair");
-  const { data: live } = await userClient(c.token).rpc("realtime_totals");
-  assertEquals(live!.map((r) => [r.mashup_id, r.plays, r.likes]), [[m, 8, 2]], "the live totals keep what the fold counted");
+  assertEquals(await totals(), [[m, 8, 2]], "the live totals keep what the fold counted");
   const [days] = await sql<{ plays: number; likes: number }[]>`select coalesce(sum(plays), 0)::int as plays,
     coalesce(sum(likes), 0)::int as likes from public.mashup_daily_stats where mashup_id = ${m}`;
   assertEquals(days, { plays: 8, likes: 2 }, "and so do the days");
