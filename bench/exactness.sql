@@ -5,7 +5,9 @@
 -- Run it when the queue is empty (after an incremental run): queued events are not counted yet.
 -- Not after public.erase_listener (retention or erasure): it deletes raw events and keeps the
 -- rollups' counts (docs/raw-storage.md), so a recount from what is left differs by design; nor
--- after retention dropped a month (the rollups keep it, the raw events are gone).
+-- after retention dropped a month (the rollups keep it, the raw events are gone). On such a
+-- database, check_rollups.mismatches(array[users]) compares only those users' rollups (the pgTAP
+-- suites pass the users they created).
 create schema if not exists check_rollups;
 
 -- user_daily_stats recounted from chk_raw / chk_counted (call check_rollups.mismatches() first in the
@@ -61,12 +63,19 @@ begin
 end;
 $$;
 
-create or replace function check_rollups.mismatches()
+-- p_creators: compare only these users' rollups (their mashups', their own user and creator rows,
+-- the events of their mashups and their own): a test's data on a database that holds other data,
+-- which erasures or dropped months may have made differ from a recount by design. Null: everything.
+drop function if exists check_rollups.mismatches();
+create or replace function check_rollups.mismatches(p_creators uuid[] default null)
 returns table (rollup text, mismatched bigint)
 language plpgsql
 set search_path = ''
 as $$
 begin
+  create temporary table if not exists chk_scope (mashup_id uuid primary key) on commit drop;
+  truncate chk_scope;
+  insert into chk_scope select m.id from public.mashups m where p_creators is not null and m.creator_id = any (p_creators);
   create temporary table if not exists chk_raw on commit drop as
   select e.id, e.event_type, e."timestamp", e.mashup_id, e.listener_key, e.user_id, e.country, e.device, e.properties
   from public.analytics_events e
@@ -84,7 +93,8 @@ begin
   truncate chk_counted;
   insert into chk_counted
   select r.* from chk_raw r join public.mashups m on m.id = r.mashup_id
-  where r.event_type in ('mashup_played', 'mashup_liked', 'mashup_shared', 'comment_posted', 'mashup_exported');
+  where r.event_type in ('mashup_played', 'mashup_liked', 'mashup_shared', 'comment_posted', 'mashup_exported')
+    and (p_creators is null or m.creator_id = any (p_creators));
 
   create temporary table if not exists chk_plays on commit drop as
   select null::uuid as play_id, null::uuid as mashup_id, null::timestamptz as started_at, null::numeric as furthest,
@@ -121,7 +131,9 @@ begin
   )
   select f.play_id, f.mashup_id, f."timestamp", least(greatest(coalesce(p.max_pos, 0), 0), m.duration_seconds),
          m.duration_seconds, p.ended
-  from first_played f join pos p on p.play_id = f.play_id join public.mashups m on m.id = f.mashup_id;
+  from first_played f join pos p on p.play_id = f.play_id join public.mashups m on m.id = f.mashup_id
+  -- (a play's summary reads every event of the play, whichever mashup they name: only its own is scoped)
+  where p_creators is null or m.creator_id = any (p_creators);
 
   return query
   with expected as (
@@ -134,7 +146,7 @@ begin
     from chk_counted c group by 1, 2
   ), actual as (
     select q.mashup_id, q.bucket_start, q.plays, q.likes, q.shares, q.comments, q.downloads
-    from public.mashup_quarter_hour_stats q
+    from public.mashup_quarter_hour_stats q where (p_creators is null or q.mashup_id in (select k.mashup_id from chk_scope k))
   )
   select 'mashup_quarter_hour_stats', (select count(*) from ((select * from expected except all select * from actual)
                                        union all (select * from actual except all select * from expected)) x);
@@ -147,6 +159,7 @@ begin
     from chk_counted c where c.event_type = 'mashup_played' group by 1, 2, 3, 4, 5
   ), actual as (
     select q.mashup_id, q.bucket_start, q.source, q.country, q.device, q.plays from public.mashup_quarter_hour_breakdowns q
+    where (p_creators is null or q.mashup_id in (select k.mashup_id from chk_scope k))
   )
   select 'mashup_quarter_hour_breakdowns', (select count(*) from ((select * from expected except all select * from actual)
                                             union all (select * from actual except all select * from expected)) x);
@@ -168,7 +181,7 @@ begin
     select e.*, w.a from expected e left join watch w on w.mashup_id = e.mashup_id and w.date = e.date
   ), actual as (
     select d.mashup_id, d.date, d.plays, d.unique_plays, d.likes, d.shares, d.comments, d.downloads, d.avg_watch_time
-    from public.mashup_daily_stats d
+    from public.mashup_daily_stats d where (p_creators is null or d.mashup_id in (select k.mashup_id from chk_scope k))
   )
   select 'mashup_daily_stats', (select count(*) from ((select * from e2 except all select * from actual)
                                 union all (select * from actual except all select * from e2)) x);
@@ -180,7 +193,7 @@ begin
     from chk_plays p
   ), actual as (
     select s.play_id, s.mashup_id, s.started_at, s.furthest_position_seconds, s.duration_seconds, s.completed, s.ended
-    from public.mashup_play_summaries s
+    from public.mashup_play_summaries s where (p_creators is null or s.mashup_id in (select k.mashup_id from chk_scope k))
   )
   select 'mashup_play_summaries', (select count(*) from ((select * from expected except all select * from actual)
                                    union all (select * from actual except all select * from expected)) x);
@@ -192,7 +205,7 @@ begin
     from chk_plays p group by 1, 2, 3
   ), actual as (
     select r.mashup_id, r.date, r.position_bucket_seconds, r.plays, r.completed_plays, r.watch_time_seconds
-    from public.mashup_daily_retention r
+    from public.mashup_daily_retention r where (p_creators is null or r.mashup_id in (select k.mashup_id from chk_scope k))
   )
   select 'mashup_daily_retention', (select count(*) from ((select * from expected except all select * from actual)
                                     union all (select * from actual except all select * from expected)) x);
@@ -201,7 +214,8 @@ begin
   with expected as (
     select c.mashup_id, c.listener_key, min(c."timestamp") from chk_counted c
     where c.event_type = 'mashup_played' group by 1, 2
-  ), actual as (select l.mashup_id, l.listener_key, l.first_played_at from public.mashup_listeners l)
+  ), actual as (select l.mashup_id, l.listener_key, l.first_played_at from public.mashup_listeners l
+                where (p_creators is null or l.mashup_id in (select k.mashup_id from chk_scope k)))
   select 'mashup_listeners', (select count(*) from ((select * from expected except all select * from actual)
                               union all (select * from actual except all select * from expected)) x);
 
@@ -214,7 +228,8 @@ begin
   ), expected as (
     -- The days after each listener's first day (20261126210000): the first day is the lifetime row's.
     select d.date, d.mashup_id, d.listener_key from days d where d.date > d.first_day
-  ), actual as (select l.date, l.mashup_id, l.listener_key from aggregation.mashup_daily_listeners l)
+  ), actual as (select l.date, l.mashup_id, l.listener_key from aggregation.mashup_daily_listeners l
+                where (p_creators is null or l.mashup_id in (select k.mashup_id from chk_scope k)))
   select 'mashup_daily_listeners', (select count(*) from ((select * from expected except all select * from actual)
                                     union all (select * from actual except all select * from expected)) x);
 
@@ -242,16 +257,18 @@ begin
            l.completed_plays, l.watch_time_seconds, l.avg_watch_time
     from public.mashup_lifetime_stats l
     -- rows of mashups with nothing counted may exist with zeros
-    where l.plays <> 0 or l.likes <> 0 or l.shares <> 0 or l.comments <> 0 or l.downloads <> 0 or l.tracked_plays <> 0
+    where (l.plays <> 0 or l.likes <> 0 or l.shares <> 0 or l.comments <> 0 or l.downloads <> 0 or l.tracked_plays <> 0)
+      and (p_creators is null or l.mashup_id in (select k.mashup_id from chk_scope k))
   )
   select 'mashup_lifetime_stats', (select count(*) from ((select * from expected except all select * from actual)
                                    union all (select * from actual except all select * from expected)) x);
 
   return query
   with expected as (select r.user_id, r.date, r.mashups_created, r.plays_received, r.followers_gained
-                    from check_rollups.user_daily_recount() r),
+                    from check_rollups.user_daily_recount() r where (p_creators is null or r.user_id = any (p_creators))),
   actual as (
     select u.user_id, u.date, u.mashups_created, u.plays_received, u.followers_gained from public.user_daily_stats u
+    where (p_creators is null or u.user_id = any (p_creators))
   )
   select 'user_daily_stats', (select count(*) from ((select * from expected except all select * from actual)
                               union all (select * from actual except all select * from expected)) x);
@@ -267,7 +284,8 @@ begin
       -- The creator rollups hold the UTC days before open_from (later days: no rows at all).
       and c."timestamp" < (select s.open_from::timestamp at time zone 'UTC' from dashboard.creator_rollup_days s)
     group by 1, 2
-  ), actual as (select q.creator_id, q.bucket_start, q.plays, q.likes, q.shares from public.creator_quarter_hour_stats q)
+  ), actual as (select q.creator_id, q.bucket_start, q.plays, q.likes, q.shares from public.creator_quarter_hour_stats q
+                where (p_creators is null or q.creator_id = any (p_creators)))
   select 'creator_quarter_hour_stats', (select count(*) from ((select * from expected except all select * from actual)
                                         union all (select * from actual except all select * from expected)) x);
 
@@ -281,10 +299,12 @@ begin
     group by 1, 2, 3, 4, 5
   ), actual as (
     select b.creator_id, b.date, b.source, b.country, b.device, b.plays from public.creator_daily_breakdowns b
+    where (p_creators is null or b.creator_id = any (p_creators))
   )
   select 'creator_daily_breakdowns', (select count(*) from ((select * from expected except all select * from actual)
                                       union all (select * from actual except all select * from expected)) x);
 
-  return query select 'pending (not yet folded)', count(*) from aggregation.pending_events;
+  return query select 'pending (not yet folded)', count(*) from aggregation.pending_events q
+    where (p_creators is null or q.mashup_id in (select k.mashup_id from chk_scope k)) or q.user_id = any (p_creators);
 end;
 $$;

@@ -33,7 +33,7 @@ select aggregation.open_creator_days_from('2026-05-01');
 select tests.dashboard_scenario(0.37, 'cd', 900);
 select is((select s.open_from from dashboard.creator_rollup_days s), (now() at time zone 'UTC')::date,
   'an incremental run closes every UTC day that has ended: the creator rollups end at today');
-select is_empty($$ select * from check_rollups.mismatches() where mismatched <> 0 $$,
+select is_empty($$ select * from check_rollups.mismatches(tests.users_of_this_test()) where mismatched <> 0 $$,
   'closed by the runs: every rollup row equals the recount from raw events');
 select is_empty($$ select * from tests.dashboard_mismatches(0.37, 'cd', 25) $$,
   'closed by the runs: every field of every dashboard response equals the recount');
@@ -60,7 +60,7 @@ select is_empty($$ select 1 from public.creator_quarter_hour_stats s
                    union all
                    select 1 from public.creator_daily_breakdowns b where b.date >= (now() at time zone 'UTC')::date $$,
   'an open day has no creator rows: the fold writes closed days only');
-select is_empty($$ select * from check_rollups.mismatches() where mismatched <> 0 $$,
+select is_empty($$ select * from check_rollups.mismatches(tests.users_of_this_test()) where mismatched <> 0 $$,
   'today open: every rollup row equals the recount');
 
 -- Periods that end today, in UTC and zones whose local days cut UTC days (and the previous period
@@ -94,7 +94,7 @@ select aggregation.open_creator_days_from((now() at time zone 'UTC')::date + 1);
 select isnt_empty($$ select 1 from public.creator_quarter_hour_stats s
                      where s.bucket_start >= date_trunc('day', now() at time zone 'UTC') at time zone 'UTC' $$,
   'closing today writes its creator buckets');
-select is_empty($$ select * from check_rollups.mismatches() where mismatched <> 0 $$,
+select is_empty($$ select * from check_rollups.mismatches(tests.users_of_this_test()) where mismatched <> 0 $$,
   'today closed: every rollup row equals the recount');
 select pg_temp.respond('today closed');
 select is_empty($$ select a.who, a.s, a.tz from responses a join responses b using (who, s, e, tz)
@@ -124,7 +124,7 @@ select gen_random_uuid(), null, 'mashup_played',
        '2026-04-02 23:59:59.999+00', 'cd-sess-late', 'cd-late', now(), 'BR', 'tv'
 from public.mashups m where m.title = 'cd Mix 1';
 select aggregation.run_incremental(p_lag => '-1 second', p_max_window => '100 days', p_job => 'closed-days', p_wait => true);
-select is_empty($$ select * from check_rollups.mismatches() where mismatched <> 0 $$,
+select is_empty($$ select * from check_rollups.mismatches(tests.users_of_this_test()) where mismatched <> 0 $$,
   'after a delete across the boundary, a late event on a closed day and the days closed again: every rollup row equals the recount');
 
 -- As the service role (an RPC caller may run the jobs): a run that has a day to close closes it.
@@ -157,7 +157,7 @@ select results_eq($$ select (select s.open_from from dashboard.creator_rollup_da
 select aggregation.backfill_in_transaction((now() at time zone 'UTC')::date - 40, (now() at time zone 'UTC')::date + 1);
 select is((select s.open_from from dashboard.creator_rollup_days s), (now() at time zone 'UTC')::date,
   'at its end the backfill closes every day before today');
-select is_empty($$ select * from check_rollups.mismatches() where mismatched <> 0 $$,
+select is_empty($$ select * from check_rollups.mismatches(tests.users_of_this_test()) where mismatched <> 0 $$,
   'after a backfill through today: every rollup row equals the recount from raw events');
 
 select * from finish();
