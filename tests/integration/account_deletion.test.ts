@@ -118,3 +118,42 @@ Deno.test("npm start gives a database bootstrapped by an older checkout what acc
   const deleted = await service.auth.admin.deleteUser(gone.id);
   assertEquals([deleted.error, deleted.data.user?.id], [null, gone.id], "the admin delete works again");
 });
+
+// A fold running when an account deletion arrives, which then writes that user's rows (a creator's
+// user_daily_stats: its foreign key waits for the account's row): the deletion used to lock the row
+// first and wait for the fold's lock in its erasure, a deadlock PostgreSQL ended by failing the
+// deletion. Since 20261127004200 the deletion waits for the fold before it locks any row.
+Deno.test("an account deletion while a fold is running waits for it: the fold and the deletion both succeed", async () => {
+  const c = await creatorWithMashups("acct-del-fold", 1);
+  const [m] = c.mashups;
+  const play = validEvent("mashup_played", {
+    anonymous_id: `anon-test-fold-${crypto.randomUUID().slice(0, 8)}`,
+    properties: validProperties("mashup_played", { mashup: m, play: crypto.randomUUID(), creator: c.id }),
+  });
+  assertEquals((await track({ events: [play] })).body.accepted, 1);
+
+  const fold = await sql.reserve();
+  let deletion: Promise<{ error: unknown }> | undefined;
+  try {
+    await fold`begin`;
+    await fold`select aggregation.lock(true)`;
+    deletion = (async () => await service.auth.admin.deleteUser(c.id))();
+    await new Promise((r) => setTimeout(r, 300));
+    // The fold writes the creator's day row (plays received) while the deletion waits.
+    const [{ run }] = await fold<{ run: string }[]>`
+      select aggregation.run_incremental(p_lag => '0 seconds', p_max_window => '100 years', p_wait => true) as run`;
+    const [folded] = await fold<{ status: string; error: string | null }[]>`
+      select status, error from aggregation.runs where id = ${run}`;
+    assertEquals(folded, { status: "succeeded", error: null }, "the fold is not the deadlock's victim");
+    // Past PostgreSQL's deadlock_timeout (1 s), with both still open.
+    await new Promise((r) => setTimeout(r, 1500));
+    await fold`commit`;
+  } finally {
+    await fold`rollback`.catch(() => {});
+    fold.release();
+  }
+  const { error } = await deletion!;
+  assertEquals(error, null, "the deletion is not the deadlock's victim either");
+  const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from auth.users where id = ${c.id}`;
+  assertEquals(n, 0, "the account is gone");
+});
