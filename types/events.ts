@@ -60,10 +60,17 @@ export function isStorableTime(s: string): boolean {
   if (s.startsWith("0000")) return false;
   const offset = /[+-](\d{2}):?\d{2}$|[+-](\d{2})$/.exec(s);
   if (offset && Number(offset[1] ?? offset[2]) > 15) return false;
-  return Number.isFinite(Date.parse(s));
+  // The instant, not only the digits: 0001-01-01T00:00:00+00:01 is in 1 BC in UTC (an outside
+  // audit: the database answered it as a BC time that JavaScript cannot read, a 500 after commit).
+  const ms = Date.parse(s);
+  return Number.isFinite(ms) && ms >= FIRST_STORABLE_MS && ms <= LAST_STORABLE_MS;
 }
+/** The first and last instants of the years 0001 to 9999, UTC: what an ISO time with a four-digit
+ * year can name and both JavaScript and PostgreSQL read back the same. */
+export const FIRST_STORABLE_MS = Date.parse("0001-01-01T00:00:00.000Z");
+export const LAST_STORABLE_MS = Date.parse("9999-12-31T23:59:59.999Z");
 export const UNSTORABLE_TIME =
-  "Invalid ISO datetime: the year must be 0001 to 9999 and the UTC offset within ±15:59";
+  "Invalid ISO datetime: the time, in UTC, must fall in the years 0001 to 9999 and the UTC offset be within ±15:59";
 /** An ISO-8601 time with a zone (Z or an offset) that the database can store. */
 export const isoTime = () =>
   z.iso.datetime({ offset: true, abort: true }).refine(isStorableTime, UNSTORABLE_TIME);

@@ -121,8 +121,17 @@ function apiKeyCaller(key: string): Caller {
 
 /** Verifies the request's credentials, if any. Throws AuthError for present but invalid ones. */
 export async function callerFrom(req: Request): Promise<Caller> {
-  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "")?.[1] ?? null;
-  const apikey = req.headers.get("apikey");
+  const authorization = (req.headers.get("authorization") ?? "").trim();
+  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1] ?? null;
+  // A credential the caller sent but that cannot be read is refused, never dropped: the caller would
+  // silently become anonymous (an outside audit: "Bearer <token> extra", "Token <token>").
+  if (authorization && !bearer) throw new AuthError("the Authorization header must be `Bearer <token>`");
+  const apikey = req.headers.get("apikey")?.trim() || null;
+  // An API key sent beside a token must be valid too, as the platform's gateway requires.
+  if (apikey && bearer && apikey !== bearer) {
+    if (apikey.startsWith("sb_")) apiKeyCaller(apikey);
+    else await verifyJwt(apikey);
+  }
   if (bearer && !bearer.startsWith("sb_")) return await callerFromJwt(bearer);
   // No token: the API key decides (a bearer sb_ key is the API key sent the old way).
   const key = bearer ?? (apikey?.startsWith("sb_") ? apikey : null);
@@ -132,12 +141,16 @@ export async function callerFrom(req: Request): Promise<Caller> {
   return { kind: "anon", token: null };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 async function callerFromJwt(token: string): Promise<Caller> {
   const payload = await verifyJwt(token);
   const role = payload.role;
   if (role === "service_role") return { kind: "service", token };
-  if (role === "authenticated" && typeof payload.sub === "string" && payload.sub) {
-    return { kind: "user", token, userId: payload.sub };
+  if (role === "authenticated") {
+    // The user id is a uuid (auth.users.id); any other subject would fail in the database as a 500.
+    if (typeof payload.sub !== "string" || !UUID.test(payload.sub)) throw new AuthError("invalid JWT: sub is not a user id");
+    return { kind: "user", token, userId: payload.sub.toLowerCase() };
   }
   if (role === "anon") return { kind: "anon", token };
   throw new AuthError(`unsupported JWT role ${String(role)}`);

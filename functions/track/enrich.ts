@@ -3,6 +3,7 @@
 // and the play source normalised. Nothing here reads or keeps the IP address.
 import { createIsbotFromList, list as isbotPatterns } from "isbot";
 import { UAParser } from "ua-parser-js";
+import { FIRST_STORABLE_MS, LAST_STORABLE_MS } from "../../types/events.ts";
 
 // --- country -------------------------------------------------------------------------------------
 
@@ -89,12 +90,17 @@ export function eventTime(
   receivedAt: Date,
   sentAt: Date | null,
   oldest: Date = new Date(receivedAt.getTime() - MAX_AGE_MS),
-): { timestamp: string | null; outOfWindow: boolean } {
+): { timestamp: string | null; outOfWindow: boolean; unstorable?: boolean } {
   if (!clientTimestamp) return { timestamp: null, outOfWindow: false };
   let ms = Date.parse(clientTimestamp);
   if (sentAt) ms += receivedAt.getTime() - sentAt.getTime();
-  const inWindow = ms >= oldest.getTime() && ms <= receivedAt.getTime() + maxFutureMs();
-  return inWindow ? { timestamp: new Date(ms).toISOString(), outOfWindow: false } : { timestamp: null, outOfWindow: true };
+  // Corrected by sent_at, a time may leave the years 0001-9999, which neither the database nor an
+  // ISO string with a four-digit year can hold: only the service role's window reaches there.
+  const unstorable = !(ms >= FIRST_STORABLE_MS && ms <= LAST_STORABLE_MS);
+  const inWindow = !unstorable && ms >= oldest.getTime() && ms <= receivedAt.getTime() + maxFutureMs();
+  return inWindow
+    ? { timestamp: new Date(ms).toISOString(), outOfWindow: false }
+    : { timestamp: null, outOfWindow: true, unstorable };
 }
 
 // --- source --------------------------------------------------------------------------------------

@@ -92,6 +92,17 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
 
     const agent = agentOf(item.userAgent ?? ctx.userAgent, agents);
     const time = eventTime(event.timestamp, ctx.receivedAt, ctx.sentAt, oldest);
+    if (service && time.unstorable) {
+      // Outside any retention horizon: refused on its own, as the database refuses an old event.
+      const name = item.fieldNames?.timestamp ?? "timestamp";
+      rejected.push({
+        index,
+        error: `events[${index}].${name}: ${event.timestamp} falls outside the years 0001 to 9999${
+          ctx.sentAt ? " once corrected by the batch's sent_at" : ""
+        }, outside the months raw events are kept for; the event is not stored`,
+      });
+      return;
+    }
     const properties: Record<string, unknown> = { ...event.properties };
     if (event.type === "mashup_played") properties.source = normaliseSource(event.properties.source);
     if (time.outOfWindow) properties.client_timestamp = event.timestamp;
@@ -179,8 +190,13 @@ export async function store(
       const index = prepared.indexes[result.ordinality - 1];
       response.rejected.push({
         index,
+        // The time as the client sent it when that is what the database judged (out of the window:
+        // properties.client_timestamp), else the time this function sent; the database's echo of
+        // year 1 would read back as 2001 (JavaScript's Date outside ISO-8601).
         error: `events[${index}].timestamp: ${
-          new Date(result.timestamp).toISOString()
+          typeof row.properties.client_timestamp === "string"
+            ? row.properties.client_timestamp
+            : row.timestamp ?? isoOr(result.timestamp)
         } is outside the months raw events are kept for (retention horizon); the event is not stored`,
       });
     } // Bot traffic is kept apart and counted nowhere, not even as accepted.
@@ -198,12 +214,19 @@ export async function store(
           : undefined,
         receivedAtUs: Number(result.received_us),
         listenerKey: result.listener_key!,
-        timestamp: new Date(result.timestamp!).toISOString(),
+        timestamp: isoOr(result.timestamp!),
         properties: row.properties,
       });
     }
   }
   return { response, fresh };
+}
+
+/** A time the database answered, as ISO-8601; as the database wrote it when JavaScript cannot read it
+ * (a BC time): shaping the answer runs after the commit and must not fail it. */
+function isoOr(time: string | Date): string {
+  const ms = new Date(time).getTime();
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(time);
 }
 
 /** How long ingestion waits for Redis before answering anyway (the events are already stored). */

@@ -57,7 +57,7 @@ function assertJsonError(res: { status: number; headers: string; body: string },
 const PATHS = ["/functions/v1/track", "/rest/v1/rpc/get_creator_dashboard", "/auth/v1/token", "/functions/v1/analytics/dashboard", "/"];
 const host = `Host: ${GATEWAY.host}\r\n`;
 
-Deno.test("nginx's own errors are JSON naming the field: body, url, headers, request", async () => {
+Deno.test("nginx's own errors are JSON naming the field: body, url, headers, request, method", async () => {
   // Bodies over the gateway's 8 MiB, declared up front (nginx answers before reading them).
   for (let i = 0; i < 8; i++) {
     const size = int(8 * 1024 * 1024 + 1, 64 * 1024 * 1024);
@@ -86,6 +86,10 @@ Deno.test("nginx's own errors are JSON naming the field: body, url, headers, req
   ];
   for (const req of malformed) {
     assertJsonError(await raw(req), 400, "request", JSON.stringify(req.slice(0, 40)));
+  }
+  // A method nginx refuses itself (TRACE) on any path.
+  for (const path of PATHS) {
+    assertJsonError(await raw(`TRACE ${path} HTTP/1.1\r\n${host}\r\n`), 405, "method", `TRACE ${path}`);
   }
 });
 

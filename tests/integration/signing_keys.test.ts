@@ -244,3 +244,43 @@ Deno.test({
     await everyDoorAsCreator(fresh.sb);
   },
 });
+
+Deno.test("signing keys: a project-signed token whose sub is not a user id gets 401 at every function, never a 500", async () => {
+  const token = await new SignJWT({ ...creatorClaims(), sub: "not-a-uuid" })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(new TextEncoder().encode(ENV.SUPABASE_JWT_SECRET));
+  const s = await statuses(token);
+  assertEquals(
+    { whoami: s.whoami, analytics: s.analytics, track: s.track, "realtime-sync": s["realtime-sync"] },
+    { whoami: 401, analytics: 401, track: 401, "realtime-sync": 401 },
+  );
+});
+
+Deno.test("signing keys: a credential sent but unreadable or invalid is a 401 at every function, never dropped for anonymous", async () => {
+  const forgedJwt = await hs256("not-the-projects-secret-but-long-enough-0123456789");
+  const cases: Record<string, Record<string, string>> = {
+    "Bearer <token> extra": { apikey: PUBLISHABLE_KEY, Authorization: `Bearer ${DEMO_TOKEN} extra` },
+    "Token <token>": { apikey: PUBLISHABLE_KEY, Authorization: `Token ${DEMO_TOKEN}` },
+    "a bare token": { apikey: PUBLISHABLE_KEY, Authorization: DEMO_TOKEN },
+    "a publishable bearer beside a forged JWT as apikey": { apikey: forgedJwt, Authorization: `Bearer ${PUBLISHABLE_KEY}` },
+    "a valid token beside an unknown sb_ key": { apikey: "sb_publishable_not-this-projects", Authorization: `Bearer ${DEMO_TOKEN}` },
+  };
+  for (const [what, headers] of Object.entries(cases)) {
+    const event = validEvent("mashup_liked");
+    const doors = {
+      whoami: fetch(`${API_URL}/functions/v1/whoami`, { headers }),
+      analytics: fetch(`${API_URL}/functions/v1/analytics/dashboard`, { headers }),
+      track: fetch(`${API_URL}/functions/v1/track`, {
+        method: "POST",
+        headers: { ...headers, "Content-Type": "application/json" },
+        body: JSON.stringify(event),
+      }),
+    };
+    for (const [door, pending] of Object.entries(doors)) {
+      const res = await pending;
+      const body = await res.json();
+      assertEquals([res.status, res.headers.get("content-type")?.startsWith("application/json")], [401, true], `${what} at ${door}`);
+      assert(typeof body.error === "string", `${what} at ${door}: ${JSON.stringify(body)}`);
+    }
+    assertEquals(await storedEvents([event.id]), [], `${what}: nothing stored`);
+  }
+});

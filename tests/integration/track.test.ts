@@ -648,6 +648,50 @@ Deno.test("a time the database cannot read (year 0000, an offset past ±15:59) i
   }
 });
 
+Deno.test("a time whose UTC instant leaves the years 0001-9999 is refused for its event; the answer is never a 500", async () => {
+  // 0001-01-01T00:00:00+00:01 is in 1 BC in UTC: the database answered it as a BC time JavaScript
+  // cannot read, and the function failed with a 500 after the batch had committed, so every retry
+  // stored the valid events again (an outside audit: one play counted three times).
+  const good = validEvent("mashup_liked");
+  const bc = validEvent("mashup_liked", { timestamp: "0001-01-01T00:00:00+00:01" });
+  const bcFar = validEvent("mashup_liked", { timestamp: "0001-01-01T00:00:00+15:59" });
+  const past9999 = validEvent("mashup_liked", { timestamp: "9999-12-31T23:59:59-00:01" });
+  // Readable, but before the retention horizon: the database refuses it, named as the client sent it.
+  const firstInstant = validEvent("mashup_liked", { timestamp: "0001-01-01T00:00:00Z" });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const res = await track({ events: [good, bc, bcFar, past9999, firstInstant] });
+    assertEquals(res.status, 200, JSON.stringify(res.body));
+    assertEquals(res.body.rejected.map((r) => [r.index, r.error.split(":")[0]]), [
+      [1, "events[1].timestamp"],
+      [2, "events[2].timestamp"],
+      [3, "events[3].timestamp"],
+      [4, "events[4].timestamp"],
+    ]);
+    assert(res.body.rejected[3].error.startsWith("events[4].timestamp: 0001-01-01T00:00:00Z is outside the months"), res.body.rejected[3].error);
+    assertEquals([res.body.accepted, res.body.duplicates], attempt === 0 ? [1, 0] : [0, 1]);
+  }
+  const stored = await storedEvents([good.id, bc.id, bcFar.id, past9999.id, firstInstant.id]);
+  assertEquals(stored.map((r) => r.id), [good.id], "the valid event stored once");
+
+  // The service role keeps an event's own time at any age (history imports): corrected by sent_at,
+  // a time may leave the years 0001-9999. Refused on its own, the batch's other events stored
+  // (before: the database refused the whole batch, a 500 no retry could pass).
+  const now = Date.now();
+  for (const [timestamp, sent_at] of [
+    ["0001-01-01T00:00:00Z", "9999-01-01T00:00:00Z"],
+    ["0001-01-02T00:00:00Z", new Date(now + 2 * 86_400_000).toISOString()],
+  ]) {
+    const kept = validEvent("mashup_liked");
+    const early = validEvent("mashup_liked", { timestamp });
+    const res = await track({ events: [kept, early], sent_at }, { token: SERVICE_KEY });
+    assertEquals(res.status, 200, JSON.stringify(res.body));
+    assertEquals(res.body.accepted, 1, timestamp);
+    assertEquals(res.body.rejected.length, 1);
+    assert(/^events\[1\]\.timestamp: .*outside the years 0001 to 9999/.test(res.body.rejected[0].error), res.body.rejected[0].error);
+    assertEquals((await storedEvents([kept.id, early.id])).map((r) => r.id), [kept.id]);
+  }
+});
+
 Deno.test("a number JSON reads as Infinity (1e400) is refused as not finite, naming the field", async () => {
   const event = validEvent("mashup_play_progress");
   const body = JSON.stringify({ events: [event] }).replace(/"position_seconds":[0-9.]+/, '"position_seconds":1e400');
