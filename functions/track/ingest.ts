@@ -91,6 +91,10 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
     }
 
     const agent = agentOf(item.userAgent ?? ctx.userAgent, agents);
+    // The service role is a server of the project (its secret key): its own HTTP library's
+    // User-Agent (python-requests, Java, Apache-HttpClient: bots to isbot) says nothing of a bot, and
+    // its events were dropped as bot traffic. An event's own user agent ($raw_user_agent) still does.
+    const bot = agent.bot && (item.userAgent !== null || !service);
     const time = eventTime(event.timestamp, ctx.receivedAt, ctx.sentAt, oldest);
     if (service && time.unstorable) {
       // Outside any retention horizon: refused on its own, as the database refuses an old event.
@@ -118,7 +122,7 @@ export function prepare(received: Received[], ctx: RequestContext): Prepared {
       anonymous_id: event.anonymous_id,
       country: ctx.country ?? undefined,
       device: agent.device ?? undefined,
-      ...(agent.bot ? { bot: true as const, user_agent: agent.userAgent ?? undefined } : {}),
+      ...(bot ? { bot: true as const, user_agent: agent.userAgent ?? undefined } : {}),
       ...(time.outOfWindow ? { client_timestamp: event.timestamp } : {}),
     });
   });

@@ -692,6 +692,34 @@ Deno.test("a time whose UTC instant leaves the years 0001-9999 is refused for it
   }
 });
 
+Deno.test("the service role's own HTTP library is not a bot; a browserless anonymous client with it is, and so is an event's own bot agent", async () => {
+  // A project's server sending events with its secret key from Python, Java or the JDK's client:
+  // isbot calls those User-Agents bots, and their events were dropped as bot traffic.
+  for (const userAgent of ["python-requests/2.31.0", "Java/17.0.2", "Apache-HttpClient/4.5.14 (Java/17.0.2)", "python-httpx/0.27.0"]) {
+    const fromServer = validEvent("mashup_liked");
+    const res = await track({ events: [fromServer] }, { token: SERVICE_KEY, headers: { "User-Agent": userAgent } });
+    assertEquals(res.body, { accepted: 1, duplicates: 0, rejected: [], ignored: 0 }, userAgent);
+    assertEquals((await storedEvents([fromServer.id])).length, 1, userAgent);
+  }
+  // The same library without the secret key is still bot traffic, counted nowhere.
+  const anonymous = validEvent("mashup_liked");
+  const refused = await track({ events: [anonymous] }, { headers: { "User-Agent": "python-requests/2.31.0" } });
+  assertEquals(refused.body, { accepted: 0, duplicates: 0, rejected: [], ignored: 1 });
+  assertEquals(await storedEvents([anonymous.id]), []);
+  // A server forwarding a crawler's event (PostHog's $raw_user_agent): the event's own agent decides.
+  const crawled = crypto.randomUUID();
+  const forwarded = await track({
+    batch: [{
+      event: "mashup_liked",
+      uuid: crawled,
+      distinct_id: "forwarded-crawler",
+      properties: { mashup_id: crypto.randomUUID(), $raw_user_agent: UA.googlebot },
+    }],
+  }, { token: SERVICE_KEY, path: "/batch", headers: { "User-Agent": "python-requests/2.31.0" } });
+  assertEquals([forwarded.status, forwarded.body.ignored, forwarded.body.accepted], [200, 1, 0]);
+  assertEquals(await storedEvents([crawled]), []);
+});
+
 Deno.test("a number JSON reads as Infinity (1e400) is refused as not finite, naming the field", async () => {
   const event = validEvent("mashup_play_progress");
   const body = JSON.stringify({ events: [event] }).replace(/"position_seconds":[0-9.]+/, '"position_seconds":1e400');
