@@ -3,12 +3,15 @@
 // run-specific hour in 2020-2025, so nothing else written to Redis falls inside these windows, and
 // the past, never the future: what a test writes at a past clock is trimmed by the next sync, while
 // a future clock's members would stay until then. Listener names are per run, so entries of
-// earlier runs (sorted sets keep the later time) never count.
+// earlier runs (sorted sets keep the later time) never count. The stack's scheduler trims the
+// windows on the wall clock every five minutes, which would take these past members away: each
+// test starts where no scheduled run falls inside it (a test takes a few seconds).
 import { assertEquals } from "../_support/assert.ts";
 import { assert } from "../_support/assert.ts";
 import { creatorWithMashups, redis, service, type TestEvent, track } from "../_support/realtime.ts";
 import { keys, readRealtime } from "../../functions/_shared/realtime.ts";
 import { repairRealtimeWindows } from "../../functions/_shared/realtime_sync.ts";
+import { clearOfTheScheduler } from "../_support/scheduler.ts";
 
 const HOUR = 3_600_000;
 const S = 1000;
@@ -19,6 +22,7 @@ const RUN = crypto.randomUUID().slice(0, 8);
 const minuteStart = (t: number) => Math.floor(t / M) * M;
 
 Deno.test("realtime windows per creator and platform-wide, with a controlled clock", async () => {
+  await clearOfTheScheduler(10_000);
   const a = await creatorWithMashups("rt-win-a", 2);
   const b = await creatorWithMashups("rt-win-b", 1);
   const [ma1, ma2] = a.mashups;
@@ -115,6 +119,7 @@ Deno.test("realtime windows per creator and platform-wide, with a controlled clo
 });
 
 Deno.test("the sync trims the windows: members older than an hour, an idle creator's whole set", async () => {
+  await clearOfTheScheduler(10_000);
   const c = await creatorWithMashups("rt-win-trim", 1);
   const [m] = c.mashups;
   const t0 = T + 7 * 24 * HOUR; // a week after the other test's clock: nothing else here
