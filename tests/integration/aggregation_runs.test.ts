@@ -6,13 +6,15 @@
 // before it.
 import { assert, assertEquals } from "../_support/assert.ts";
 import { createUser, sql } from "../_support/db.ts";
+import { userClient } from "../_support/env.ts";
 
 const run = crypto.randomUUID().slice(0, 8);
 const H = 3_600_000;
 
 type Run = { status: string; window_start: Date | null; window_end: Date | null; started_at: Date; error: string | null };
-async function incremental(job: string): Promise<Run> {
-  const [{ id }] = await sql<{ id: string }[]>`select aggregation.run_incremental(p_job => ${job}) as id`;
+async function incremental(job: string, lockWait = "1 minute"): Promise<Run> {
+  const [{ id }] = await sql<{ id: string }[]>`
+    select aggregation.run_incremental(p_job => ${job}, p_lock_wait => ${lockWait}::interval) as id`;
   const [r] = await sql<Run[]>`select status, window_start, window_end, started_at, error from aggregation.runs where id = ${id}`;
   return r;
 }
@@ -27,19 +29,81 @@ async function setWatermark(job: string, ageMs: number): Promise<Date> {
   return w.t;
 }
 
-Deno.test("incremental: a run that finds the lock held logs `skipped` and leaves the queue to the next", async () => {
+Deno.test("incremental: a run that finds the lock held past its wait logs `skipped` and leaves the queue to the next", async () => {
   const job = `test-skip-${run}`;
   const before = await setWatermark(job, 2 * 60_000);
   let skipped: Run | undefined;
   await sql.begin(async (tx) => {
     await tx`select aggregation.lock(true)`; // as the nightly job or a backfill day holds it
-    skipped = await incremental(job);
+    skipped = await incremental(job, "1 second"); // the job waits a minute; the wait is the same rule
   });
   assertEquals(skipped!.status, "skipped");
   assertEquals(skipped!.error, "another aggregation run held the lock; the next run takes what is queued");
   assertEquals(await watermark(job), before, "the watermark did not move");
   const next = await incremental(job);
   assertEquals(next.status, "succeeded");
+});
+
+// What an advisory lock wait looks like from outside: the run's backend waiting for the lock.
+async function waitersForTheAggregationLock(): Promise<number> {
+  const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from pg_catalog.pg_locks
+    where locktype = 'advisory' and not granted and objid = (7348201945::bigint & 4294967295)::oid`;
+  return n;
+}
+
+Deno.test("incremental: a run waits behind a short holder of the lock instead of skipping (users' follows hold it for a moment)", async () => {
+  const job = `test-wait-${run}`;
+  await setWatermark(job, 2 * 60_000);
+  let pending: Promise<Run> | undefined;
+  await sql.begin(async (tx) => {
+    await tx`select aggregation.lock(true)`; // a follow's transaction, say
+    pending = incremental(job); // the scheduled run: default wait
+    for (let i = 0; i < 200 && (await waitersForTheAggregationLock()) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assertEquals(await waitersForTheAggregationLock(), 1, "the run waits for the lock");
+    // Meanwhile a request that only tries the lock (a follow's) is refused: it queues its day.
+    const [{ got }] = await sql<{ got: boolean }[]>`select aggregation.lock(false) as got`;
+    assertEquals(got, false);
+  });
+  const r = await pending!;
+  assertEquals(r.status, "succeeded", "the run took the lock when the holder committed");
+});
+
+Deno.test("a creator's duration edit commits while a job holds the aggregation lock; the next run re-caps its plays", async () => {
+  const creator = await createUser(`duration-${run}`);
+  const [{ id: mashup }] = await sql<{ id: string }[]>`insert into public.mashups (creator_id, title, duration_seconds)
+    values (${creator.id}, 'duration mix', 180) returning id`;
+  const play = crypto.randomUUID();
+  await sql`insert into public.analytics_events (event_type, properties, anonymous_id, session_id, "timestamp")
+    values ('mashup_played', ${sql.json({ mashup_id: mashup, play_id: play })}, ${`dur-${run}`}, 's', now() - interval '2 minutes'),
+           ('mashup_play_progress', ${sql.json({ mashup_id: mashup, play_id: play, position_seconds: 150 })},
+            ${`dur-${run}`}, 's', now() - interval '1 minute')`;
+  const fold = () => sql`select aggregation.run_incremental(p_lag => '0', p_max_window => '100 years', p_wait => true)`;
+  await fold();
+  const summary = async () => {
+    const [s] = await sql<{ furthest: number; completed: boolean; completed_plays: number }[]>`
+      select s.furthest_position_seconds::int as furthest, s.completed, l.completed_plays::int as completed_plays
+      from public.mashup_play_summaries s join public.mashup_lifetime_stats l using (mashup_id)
+      where s.play_id = ${play}`;
+    return s;
+  };
+  assertEquals(await summary(), { furthest: 150, completed: false, completed_plays: 0 }, "150 s of 180: not completed");
+
+  const creatorClient = userClient(creator.token);
+  await sql.begin(async (tx) => {
+    await tx`select aggregation.lock(true)`; // a run in progress (or a backfill)
+    // Through PostgREST as the creator: answered while the lock is still held (it used to wait for it).
+    const { error } = await creatorClient.from("mashups").update({ duration_seconds: 120 }).eq("id", mashup)
+      .abortSignal(AbortSignal.timeout(20_000));
+    assertEquals(error, null);
+    const queued = await tx`select 1 from aggregation.pending_duration_refolds where mashup_id = ${mashup}`;
+    assertEquals(queued.length, 1, "the edit queued its mashup for the next run");
+  });
+  await fold();
+  assertEquals(await summary(), { furthest: 120, completed: true, completed_plays: 1 }, "capped at 120 s: completed");
+  const left = await sql`select 1 from aggregation.pending_duration_refolds where mashup_id = ${mashup}`;
+  assertEquals(left.length, 0, "the run emptied the queue");
 });
 
 Deno.test("incremental: the window ends 30 s before now; what arrived since waits for the next run", async () => {

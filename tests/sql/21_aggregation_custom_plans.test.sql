@@ -14,7 +14,7 @@ select is_empty($$
                   'aggregation.recompute_user_days(uuid[], date[])'::regprocedure,
                   'aggregation.recompute_lifetime(uuid[])'::regprocedure,
                   'aggregation.run_nightly(date)'::regprocedure,
-                  'aggregation.run_incremental(interval, interval, interval, timestamptz, text, boolean)'::regprocedure,
+                  'aggregation.run_incremental(interval, interval, interval, timestamptz, text, boolean, interval)'::regprocedure,
                   'aggregation.fold_breakdowns()'::regprocedure,
                   'aggregation.fold_listeners()'::regprocedure, 'aggregation.fold_days_unique_plays(date, date)'::regprocedure, 'aggregation.fold_plays()'::regprocedure,
                   'aggregation.fold_users()'::regprocedure, 'aggregation.fold_new_events()'::regprocedure,

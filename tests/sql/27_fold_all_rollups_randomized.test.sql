@@ -11,7 +11,7 @@ begin;
 \ir ../../bench/exactness.sql
 \ir _fold_scenario.psql
 set search_path = public, extensions, tests;
-select plan(20);
+select plan(21);
 -- The histories' 2026 days stay storable whenever this runs (ingest refuses events past the horizon).
 update raw_events.settings set retention_months = 1200;
 select sum(raw_events.create_month(m::date)) from generate_series('2026-03-01'::date, '2026-11-01', '1 month') m;
@@ -162,6 +162,12 @@ select aggregation.run_incremental(p_lag => '-1 second', p_max_window => '100 da
 select tests.authenticate_as('fix-creator');
 update public.mashups set duration_seconds = 40 where id = 'eeeeeeee-0000-4000-8000-0000000027a1';
 select tests.clear_authentication();
+-- The edit only queues the mashup (it never waits for the aggregation lock); the next run re-caps.
+select results_eq($$ select mashup_id from aggregation.pending_duration_refolds
+                     where mashup_id = 'eeeeeeee-0000-4000-8000-0000000027a1' $$,
+  $$ values ('eeeeeeee-0000-4000-8000-0000000027a1'::uuid) $$,
+  'a duration edit queues its mashup for the next run');
+select aggregation.run_incremental(p_lag => '-1 second', p_max_window => '100 days', p_job => 'fold-scenario', p_wait => true);
 select results_eq($$
   select (select furthest_position_seconds::int || '/' || completed from public.mashup_play_summaries where play_id = md5('fix-long')::uuid),
          (select string_agg(position_bucket_seconds || ':' || plays || ':' || completed_plays, ',')

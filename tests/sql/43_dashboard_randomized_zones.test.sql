@@ -76,6 +76,8 @@ where id = (select m.id from public.mashups m where m.title = 'dz3 Mix 4');
 update public.mashups set title = title || ' (edit)'
 where id = (select m.id from public.mashups m where m.title = 'dz3 Mix 5');
 select tests.clear_authentication();
+-- The edits are refolded by the next run (20261128000100), as the 5-minute job would.
+select aggregation.run_incremental(p_lag => '-1 second', p_max_window => '100 years', p_job => 'dashboard-scenario', p_wait => true);
 select is_empty($$ select * from tests.dashboard_mismatches(0.89, 'dz3', 25) $$,
   'after duration edits every field of every response equals the recount');
 select is_empty($$
