@@ -91,6 +91,17 @@ Deno.test("a creator's duration edit commits while a job holds the aggregation l
   assertEquals(await summary(), { furthest: 150, completed: false, completed_plays: 0 }, "150 s of 180: not completed");
 
   const creatorClient = userClient(creator.token);
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  const retention = async () => {
+    const { data, error } = await creatorClient.rpc("get_mashup_analytics", {
+      p_mashup_id: mashup, p_start: day(-1), p_end: day(2), p_tz: "UTC",
+    });
+    assertEquals(error, null);
+    const r = (data as { retention: { completionRate: number; dropOffPoints: { time: number; percentage: number }[] } })
+      .retention;
+    const last = r.dropOffPoints[r.dropOffPoints.length - 1];
+    return { completionRate: r.completionRate, lastCheckpoint: last.time, atLast: last.percentage };
+  };
   await sql.begin(async (tx) => {
     await tx`select aggregation.lock(true)`; // a run in progress (or a backfill)
     // Through PostgREST as the creator: answered while the lock is still held (it used to wait for it).
@@ -99,9 +110,12 @@ Deno.test("a creator's duration edit commits while a job holds the aggregation l
     assertEquals(error, null);
     const queued = await tx`select 1 from aggregation.pending_duration_refolds where mashup_id = ${mashup}`;
     assertEquals(queued.length, 1, "the edit queued its mashup for the next run");
+    // Until the run, the creator's retention is the previous duration's throughout, never a mix.
+    assertEquals(await retention(), { completionRate: 0, lastCheckpoint: 180, atLast: 100 });
   });
   await fold();
   assertEquals(await summary(), { furthest: 120, completed: true, completed_plays: 1 }, "capped at 120 s: completed");
+  assertEquals(await retention(), { completionRate: 100, lastCheckpoint: 120, atLast: 0 });
   const left = await sql`select 1 from aggregation.pending_duration_refolds where mashup_id = ${mashup}`;
   assertEquals(left.length, 0, "the run emptied the queue");
 });
