@@ -432,6 +432,8 @@ declare_postgrest() {
 start_postgrest() {
   # PostgREST verifies tokens against the JWKS (the stand-in's public keys plus the legacy secret as
   # an oct key), read from a file that the stand-in rewrites on rotation and reloads by NOTIFY.
+  # Its OpenAPI document names the gateway's address, as a hosted project's names the project's URL,
+  # not PostgREST's own loopback port (which clients cannot and must not reach).
   ensure_signing_keys
   (umask 077; cat >"$STACK/postgrest.conf") <<EOF
 db-uri = "postgres://authenticator:$DB_PASSWORD@127.0.0.1:$PG_PORT/postgres"
@@ -445,6 +447,7 @@ server-host = "127.0.0.1"
 server-port = $POSTGREST_PORT
 admin-server-port = $POSTGREST_ADMIN_PORT
 log-level = "warn"
+openapi-server-proxy-uri = "$API_URL/rest/v1"
 EOF
   start_part postgrest "starting PostgREST on 127.0.0.1:$POSTGREST_PORT"
   wait_for PostgREST 30 curl -fsS "http://127.0.0.1:$POSTGREST_ADMIN_PORT/ready"

@@ -198,3 +198,11 @@ Deno.test("the functions runtime's own refusals are JSON naming the field, with 
     assertEquals(res.headers.get("access-control-allow-origin"), "*", path);
   }
 });
+
+Deno.test("the Data API's OpenAPI document names the gateway, not PostgREST's own loopback port", async () => {
+  const res = await fetch(`${API_URL}/rest/v1/`, { headers: { apikey: ANON_KEY } });
+  assertEquals(res.status, 200);
+  const doc = await res.json();
+  const gateway = new URL(API_URL);
+  assertEquals([doc.host, doc.basePath, doc.schemes], [gateway.host, "/rest/v1", [gateway.protocol.replace(":", "")]]);
+});
