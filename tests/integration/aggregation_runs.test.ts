@@ -118,6 +118,41 @@ Deno.test("a creator's duration edit commits while a job holds the aggregation l
   assertEquals(await retention(), { completionRate: 100, lastCheckpoint: 120, atLast: 0 });
   const left = await sql`select 1 from aggregation.pending_duration_refolds where mashup_id = ${mashup}`;
   assertEquals(left.length, 0, "the run emptied the queue");
+
+  // An edit while a run has taken the queue (its refold of this mashup not committed yet) does not
+  // wait for the run's commit, and the next run refolds it.
+  assertEquals((await creatorClient.from("mashups").update({ duration_seconds: 100 }).eq("id", mashup)).error, null);
+  await sql.begin(async (tx) => {
+    await tx`select aggregation.lock(true)`;
+    await tx`select aggregation.run_pending_duration_refolds()`; // takes the edit to 100 s, refolds it
+    const { error } = await creatorClient.from("mashups").update({ duration_seconds: 160 }).eq("id", mashup)
+      .abortSignal(AbortSignal.timeout(20_000));
+    assertEquals(error, null, "the edit does not wait for the run");
+  });
+  await fold();
+  assertEquals(await summary(), { furthest: 150, completed: false, completed_plays: 0 }, "the last edit (160 s) counts");
+
+  // The creator deletes the mashup while a run refolds it: the delete waits for the run, the run's
+  // later statements on the mashup's rows do not wait for the delete (no deadlock), both succeed.
+  assertEquals((await creatorClient.from("mashups").update({ duration_seconds: 90 }).eq("id", mashup)).error, null);
+  let deleted: Promise<{ error: unknown; status: number }> | undefined;
+  await sql.begin(async (tx) => {
+    await tx`select aggregation.lock(true)`;
+    await tx`select aggregation.run_pending_duration_refolds()`;
+    deleted = Promise.resolve(creatorClient.from("mashups").delete().eq("id", mashup));
+    for (let i = 0; i < 100; i++) {
+      const waiting = await sql`select 1 from pg_catalog.pg_stat_activity
+        where wait_event_type = 'Lock' and query ilike '%delete%mashups%'`;
+      if (waiting.length > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The rest of a run that writes the mashup's rows after the delete began.
+    await tx`select aggregation.refold_durations(array[${mashup}]::uuid[])`;
+    await tx`update public.mashup_daily_stats set plays = plays where mashup_id = ${mashup}`;
+    await new Promise((r) => setTimeout(r, 1500)); // past deadlock_timeout (1 s): a cycle would be found now
+  });
+  const d = await deleted!;
+  assertEquals([d.error, d.status], [null, 204], "the delete went through after the run");
 });
 
 Deno.test("incremental: the window ends 30 s before now; what arrived since waits for the next run", async () => {
