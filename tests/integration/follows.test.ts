@@ -136,3 +136,33 @@ Deno.test("a signed-in user cannot date a follow: a body naming created_at is a 
   const [today] = await sql<{ d: string }[]>`select ((now() at time zone 'UTC')::date)::text as d`;
   assertEquals(await days(), [[today.d, 1]]);
 });
+
+Deno.test("an unfollow queued while a consumer recounts its day is not lost: the next look counts it", async () => {
+  const creator = await createUser("follow-race-creator");
+  const fans = await Promise.all([1, 2, 3].map((i) => createUser(`follow-race-fan${i}`)));
+  for (const f of fans) await sql`insert into public.follows (follower_id, creator_id) values (${f.id}, ${creator.id})`;
+  const gained = async () => {
+    const [r] = await sql<{ n: number }[]>`select coalesce(sum(followers_gained), 0)::int as n
+      from public.user_daily_stats where user_id = ${creator.id}`;
+    return r.n;
+  };
+  assertEquals(await gained(), 3);
+  const other = await sql.reserve();
+  try {
+    // A job holds the lock: the first unfollow queues the creator's day.
+    await sql.begin(async (job) => {
+      await job`select aggregation.lock(true)`;
+      await sql`delete from public.follows where follower_id = ${fans[0].id} and creator_id = ${creator.id}`;
+      // The second unfollow queues the same day and stays open.
+      await other`begin`;
+      await other`delete from public.follows where follower_id = ${fans[1].id} and creator_id = ${creator.id}`;
+    });
+    // The follow-days job takes the queue and recounts the day while the second unfollow is open.
+    await sql`select aggregation.run_pending_user_days()`;
+    await other`commit`;
+  } finally {
+    other.release();
+  }
+  await sql`select aggregation.run_pending_user_days()`; // the next minute's look
+  assertEquals(await gained(), 1, "one follow stands, one counted");
+});
