@@ -3,8 +3,12 @@
 import postgres from "postgres";
 import { SignJWT } from "jose";
 import { ENV } from "./env.ts";
+import { teardown } from "./teardown.ts";
 
 export const sql = postgres(ENV.SUPABASE_DB_URL, { max: 4, onnotice: () => {} });
+
+/** A file's afterAll: closes the pool, destroying connections still open after 5 s (see teardown.ts). */
+export const endSql = teardown("the postgres.js pool", () => sql.end({ timeout: 5 }));
 
 /** Creates a signed-in-able user and returns its id and an access token for it. */
 export async function createUser(label: string): Promise<{ id: string; email: string; token: string }> {

@@ -5,6 +5,7 @@ import type { Page } from "playwright-core";
 import { assert, assertEquals } from "../_support/assert.ts";
 import { API_URL, DEMO_TOKEN, ENV } from "../_support/env.ts";
 import { userToken } from "../_support/db.ts";
+import { teardown } from "../_support/teardown.ts";
 import { chartInk, closeBrowser, openPage, screenshot, sessionToken, tableRows, waitForPanel, type Watched } from "../_support/browser.ts";
 import type {
   ComparedDashboardResponse,
@@ -533,4 +534,4 @@ Deno.test({
 });
 
 // Closing the browser is housekeeping, not a test: it runs after this file's tests and counts nowhere.
-Deno.test.afterAll(closeBrowser);
+Deno.test.afterAll(teardown("the browser", closeBrowser));

@@ -5,7 +5,7 @@
 // a backfill reports its progress day by day and stops at the day that fails, keeping the days
 // before it.
 import { assert, assertEquals } from "../_support/assert.ts";
-import { createUser, sql } from "../_support/db.ts";
+import { createUser, endSql, sql } from "../_support/db.ts";
 import { userClient } from "../_support/env.ts";
 
 const run = crypto.randomUUID().slice(0, 8);
@@ -313,4 +313,4 @@ Deno.test("backfill: a failure before its first day or after its last is recorde
   }
 });
 
-Deno.test.afterAll(() => sql.end());
+Deno.test.afterAll(endSql);

@@ -3,7 +3,7 @@
 // the fixture's raw events (tests/_support/dashboard_fixture.ts).
 import { assert, assertEquals } from "../_support/assert.ts";
 import { API_URL, SERVICE_KEY, userClient } from "../_support/env.ts";
-import { createUser, sql } from "../_support/db.ts";
+import { createUser, endSql, sql } from "../_support/db.ts";
 import { expectedDashboard, expectedMashup, insertFixture } from "../_support/dashboard_fixture.ts";
 import { aggregateDays } from "../_support/aggregate.ts";
 import { dashboardResponse, errorResponse, mashupAnalyticsResponse, realtimeResponse } from "../../types/analytics.ts";
@@ -233,4 +233,4 @@ Deno.test({
 });
 
 // Closing the pool is housekeeping, not a test: it runs after this file's tests and counts nowhere.
-Deno.test.afterAll(() => sql.end());
+Deno.test.afterAll(endSql);

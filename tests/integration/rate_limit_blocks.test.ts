@@ -4,6 +4,7 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import { assert, assertEquals } from "../_support/assert.ts";
 import { redis, uuid } from "../_support/track.ts";
+import { teardown } from "../_support/teardown.ts";
 import { TokenBlocks } from "../../functions/track/token_blocks.ts";
 import { parseBlock } from "../../functions/track/rate_limit.ts";
 
@@ -134,11 +135,11 @@ Deno.test("TRACK_RATE_LIMIT_BLOCK: a share of the bucket or events, 0/off exact,
 });
 
 // The test buckets' keys (each test's bucket has its own prefix under PREFIX).
-Deno.test.afterAll(async () => {
+Deno.test.afterAll(teardown("the test's Redis keys", async () => {
   let cursor = "0";
   do {
     const [c, keys] = await redis.scan(cursor, { match: `${PREFIX}:*`, count: 1000 });
     cursor = String(c);
     if (keys.length) await redis.del(...keys);
   } while (cursor !== "0");
-});
+}));

@@ -3,7 +3,7 @@
 // constraint added for this test only (refusing its own session id), removed before the retry.
 import postgres from "postgres";
 import { assert, assertEquals } from "../_support/assert.ts";
-import { sql } from "../_support/db.ts";
+import { endSql, sql } from "../_support/db.ts";
 import { ENV } from "../_support/env.ts";
 import { storedEvents, track, validEvent } from "../_support/track.ts";
 
@@ -92,4 +92,4 @@ async function untilDatabaseAnswers() {
   }
 }
 
-Deno.test.afterAll(() => sql.end());
+Deno.test.afterAll(endSql);

@@ -29,3 +29,25 @@ Deno.test("no Deno.test is housekeeping (closing pools or browsers, cleaning up)
   await walk(root.replace(/\/$/, ""));
   nodeAssert.deepStrictEqual(offenders, []);
 });
+
+Deno.test("every afterAll hook goes through teardown() (a hook left pending fails the whole run after its summary)", async () => {
+  const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+  const hooks: string[] = [];
+  const unbounded: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) await walk(path);
+      else if (e.name.endsWith(".test.ts") && !path.includes("/runner/")) {
+        const text = await Deno.readTextFile(path);
+        for (const m of text.matchAll(/Deno\.test\.afterAll\(\s*([A-Za-z]+)/g)) {
+          hooks.push(path);
+          if (m[1] !== "teardown" && m[1] !== "endSql") unbounded.push(`${path}: afterAll(${m[1]}`);
+        }
+      }
+    }
+  };
+  await walk(root);
+  nodeAssert.ok(hooks.length >= 5, `expected the suites' afterAll hooks, found ${hooks.length}`);
+  nodeAssert.deepStrictEqual(unbounded, []);
+});

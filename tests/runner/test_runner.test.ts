@@ -59,3 +59,20 @@ Deno.test("runner: an error thrown outside any test (an uncaught rejection) fail
   assert(r.code !== 0, r.out);
   assert(!/ 0 failed$/.test(r.last), r.out);
 });
+
+// An afterAll hook awaiting a promise nothing will settle (a pool's end() waiting for a socket that
+// never reports 'close') makes deno exit 1 after a green summary; the runner counts it, and a hook
+// through tests/_support/teardown.ts ends on its timer instead.
+Deno.test("runner: an afterAll hook left pending fails the run; the same hook through teardown() ends", async () => {
+  const pending = await runSuite(`${two}Deno.test.afterAll(() => new Promise<void>(() => {}));\n`);
+  assert(pending.code !== 0, pending.out);
+  assert(/event loop has already resolved/.test(pending.out), pending.out);
+  assertEquals(pending.last, "2 passed, 1 failed", pending.out);
+
+  const teardown = new URL("../_support/teardown.ts", import.meta.url).href;
+  const bounded = await runSuite(
+    `import { teardown } from "${teardown}";\n${two}` +
+      `Deno.test.afterAll(teardown("a pool", () => new Promise<void>(() => {}), 200));\n`,
+  );
+  assertEquals([bounded.code, bounded.last], [0, "2 passed, 0 failed"], bounded.out);
+});
