@@ -10,6 +10,7 @@ import { corsHeaders, preflight } from "../_shared/cors.ts";
 import { internalError, json, jsonError } from "../_shared/http.ts";
 import { AuthError, type Caller, callerFrom, refusedByPostgrest } from "../_shared/auth.ts";
 import { asCaller, asService } from "../_shared/db.ts";
+import { databaseUnavailable, databaseUnavailableResponse } from "../_shared/unavailable.ts";
 import { parsePeriodQuery, type PeriodQuery } from "./params.ts";
 import { CSV_TABLES, csvTable, toCsv } from "./csv.ts";
 import { readRealtimeFor } from "./realtime.ts";
@@ -73,26 +74,26 @@ Deno.serve({ onError: internalError }, async (req) => {
   const suffix = q.compare ? "_with_comparison" : "";
 
   if (route.kind === "dashboard") {
-    const { data, error } = await db.rpc(`get_creator_dashboard${suffix}`, {
+    const { data, error, status } = await db.rpc(`get_creator_dashboard${suffix}`, {
       p_start: q.start,
       p_end: q.end,
       p_tz: q.tz,
       p_limit: q.limit,
       ...compared,
     });
-    if (error) return rpcError(error);
+    if (error) return rpcError(error, status);
     return shaped("dashboard", data, q);
   }
 
   if (!UUID.test(route.id!)) return jsonError(400, "id must be a UUID", "id");
-  const { data, error } = await db.rpc(`get_mashup_analytics${suffix}`, {
+  const { data, error, status } = await db.rpc(`get_mashup_analytics${suffix}`, {
     p_mashup_id: route.id,
     p_start: q.start,
     p_end: q.end,
     p_tz: q.tz,
     ...compared,
   });
-  if (error) return rpcError(error);
+  if (error) return rpcError(error, status);
   if (data === null) return NOT_FOUND();
   return shaped("mashup", data, q);
 });
@@ -133,8 +134,13 @@ function shaped(kind: "dashboard" | "mashup", data: Record<string, unknown>, q: 
   });
 }
 
-/** SQL errors the dashboard functions raise on purpose map to the same 4xx the edge gives. */
-function rpcError(error: { code?: string; message: string; hint?: string | null }): Response {
+/** SQL errors the dashboard functions raise on purpose map to the same 4xx the edge gives; a database
+ * that cannot answer is a 503 to retry; anything else is a 500. */
+function rpcError(error: { code?: string; message: string; hint?: string | null }, status: number): Response {
+  if (databaseUnavailable(error, status)) {
+    console.error("analytics: the database is unavailable", status, error);
+    return databaseUnavailableResponse("the database is unavailable; retry shortly");
+  }
   if (error.code === "P0002") return NOT_FOUND();
   if (error.code === "22023" && error.hint) {
     const field = queryField(error.hint);

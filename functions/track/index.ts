@@ -7,6 +7,7 @@ import { AuthError, callerFrom } from "../_shared/auth.ts";
 import { preflight } from "../_shared/cors.ts";
 import { directDb } from "../_shared/db.ts";
 import { internalError, json, jsonError } from "../_shared/http.ts";
+import { databaseUnavailable, databaseUnavailableResponse } from "../_shared/unavailable.ts";
 import { countryFrom } from "./enrich.ts";
 import { countRealtime, prepare, type Received, store } from "./ingest.ts";
 import { fromPostHogEvent, postHogBatch } from "./posthog.ts";
@@ -85,6 +86,9 @@ Deno.serve({ onError: internalError }, async (req) => {
     outcome = await store(directDb(), prepared);
   } catch (e) {
     console.error(`[track] ${(e as Error).message}`);
+    if (databaseUnavailable((e as Error).cause ?? e)) {
+      return databaseUnavailableResponse("the database is unavailable; retry with the same event ids", "events");
+    }
     return jsonError(500, "storing the events failed; retry with the same event ids", "events");
   }
   timing.mark("db");

@@ -184,7 +184,7 @@ export async function store(
         from public.ingest_events(${tx.json(prepared.rows as never)}::jsonb)`
     );
   } catch (e) {
-    throw new StoreError(`ingest_events: ${(e as Error).message}`);
+    throw new StoreError(`ingest_events: ${(e as Error).message}`, { cause: e });
   }
 
   for (const result of data) {

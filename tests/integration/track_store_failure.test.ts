@@ -1,11 +1,14 @@
-// ingestion.md's promise when the database fails: the batch answers 500 naming `events`, nothing of
-// it is stored, and the client's retry with the same ids stores each event once. The failure is a
-// constraint added for this test only (refusing its own session id), removed before the retry.
+// ingestion.md's promise when the database fails: the batch answers 500 naming `events` (503 with
+// Retry-After when the database is unavailable), nothing of it is stored, and the client's retry
+// with the same ids stores each event once. The failures are made for each test only: a constraint
+// refusing its own session id, a backend killed during the commit, the database stopped.
 import postgres from "postgres";
 import { assert, assertEquals } from "../_support/assert.ts";
 import { endSql, sql } from "../_support/db.ts";
 import { ENV } from "../_support/env.ts";
 import { storedEvents, track, validEvent } from "../_support/track.ts";
+import { supervisorctl } from "../_support/stack.ts";
+import { DEMO_TOKEN, userClient } from "../_support/env.ts";
 
 /** Three events of a session of their own, which the test's failure is keyed on. */
 function batchOf(prefix: string) {
@@ -38,7 +41,7 @@ Deno.test("the database fails: 500 naming events, nothing stored; the retry with
 });
 
 Deno.test({
-  name: "a crash during the commit is a 500, never a 200 for events that were not stored; the retry stores them once",
+  name: "a crash during the commit is a 503 to retry, never a 200 for events that were not stored; the retry stores them once",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -64,7 +67,9 @@ Deno.test({
       const killed = await new Deno.Command("kill", { args: ["-9", String(pid)] }).output();
       assert(killed.success, "killed a backend of this stack");
       const crashed = await answer;
-      assertEquals([crashed.status, crashed.body.field], [500, "events"], JSON.stringify(crashed.body));
+      // The crash ends every backend (57P02) or the connection: the database is unavailable, a 503.
+      assertEquals([crashed.status, crashed.body.field], [503, "events"], JSON.stringify(crashed.body));
+      assertEquals(crashed.headers.get("retry-after"), "5");
     } finally {
       await victim.end({ timeout: 1 }).catch(() => {});
       await untilDatabaseAnswers();
@@ -73,9 +78,56 @@ Deno.test({
     assertEquals(await storedEvents(ids), [], "nothing of the batch is stored");
     let retry = await track({ events });
     // The function's own pool may still hold a connection from before the restart: its first use fails.
-    for (let i = 0; retry.status === 500 && i < 5; i++) retry = await track({ events });
+    for (let i = 0; retry.status >= 500 && i < 5; i++) retry = await track({ events });
     assertEquals([retry.status, retry.body], [200, { accepted: 3, duplicates: 0, rejected: [], ignored: 0 }]);
     assertEquals((await storedEvents(ids)).length, 3, "each event stored once");
+  },
+});
+
+Deno.test({
+  name: "the database stopped: track and analytics answer 503 with Retry-After, live numbers still answer; once it is back the retry stores each event once",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const { events, ids } = batchOf("db-down");
+    const creator = userClient(DEMO_TOKEN);
+    const dashboard = () => creator.functions.invoke("analytics/dashboard?start=2026-01-01&end=2026-01-31", { method: "GET" });
+    await supervisorctl("stop", "postgres");
+    try {
+      const stored = await track({ events });
+      assertEquals([stored.status, stored.body as unknown], [503, {
+        error: "the database is unavailable; retry with the same event ids",
+        field: "events",
+        retry_after: 5,
+      }]);
+      assertEquals(stored.headers.get("retry-after"), "5");
+
+      const read = await dashboard();
+      const response = (read.error as { context?: Response } | null)?.context;
+      assertEquals(response?.status, 503, `dashboard while the database is down: ${JSON.stringify(read.error)}`);
+      assertEquals([response!.headers.get("retry-after"), await response!.json()], ["5", {
+        error: "the database is unavailable; retry shortly",
+        retry_after: 5,
+      }]);
+
+      // The live panel reads Redis: it answers without the database.
+      const live = await creator.functions.invoke("analytics/realtime", { method: "GET" });
+      assertEquals(live.error, null, `realtime while the database is down: ${JSON.stringify(live.error)}`);
+    } finally {
+      await supervisorctl("start", "postgres");
+      await untilDatabaseAnswers();
+    }
+    let retry = await track({ events });
+    // The function's pool may still hold a connection from before the stop: its first use fails.
+    for (let i = 0; retry.status >= 500 && i < 5; i++) retry = await track({ events });
+    assertEquals([retry.status, retry.body], [200, { accepted: 3, duplicates: 0, rejected: [], ignored: 0 }]);
+    assertEquals((await storedEvents(ids)).length, 3, "each event stored once");
+    let read = await dashboard();
+    for (let i = 0; read.error && i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 500)); // PostgREST reconnects on its own schedule
+      read = await dashboard();
+    }
+    assertEquals(read.error, null, `dashboard once the database is back: ${JSON.stringify(read.error)}`);
   },
 });
 
