@@ -162,17 +162,17 @@ Deno.test({
   async fn() {
     const w = await openPage({ allowHttpErrors: /\/functions\/v1\/analytics\// });
     try {
-      // Fail the dashboard call once: every dashboard panel shows the error and a Retry button.
+      // Fail the dashboard call: every dashboard panel shows the error and a Retry button.
       let fail = true;
       await w.page.route("**/functions/v1/analytics/dashboard?**", (route) =>
         fail
-          ? route.fulfill({ status: 503, contentType: "application/json", body: JSON.stringify({ error: "database unavailable" }) })
+          ? route.fulfill({ status: 500, contentType: "application/json", body: JSON.stringify({ error: "internal error" }) })
           : route.continue());
       await signIn(w);
       for (const name of ["summary", "plays", "likes", "top", "sources", "countries", "devices"]) {
         await w.page.waitForSelector(`[data-testid=panel-${name}][data-state=error]`);
         const text = await w.page.locator(`[data-testid=panel-${name}] .panel-status`).textContent();
-        assert(text?.includes("database unavailable (HTTP 503)"), `${name}: ${text}`);
+        assert(text?.includes("internal error (HTTP 500)"), `${name}: ${text}`);
       }
       fail = false;
       await w.page.locator("[data-testid=panel-summary] .panel-status button").click();
@@ -187,6 +187,48 @@ Deno.test({
       await w.page.dispatchEvent("[data-testid=from]", "change");
       await w.page.waitForSelector("[data-testid=period-error]:not([hidden])");
       assert(!w.requests.slice(before).some((u) => u.includes("/analytics/dashboard")), "no request for a bad period");
+      assertClean(w);
+    } finally {
+      await w.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "page: a 503 (the database restarting) is asked again after its retry_after; the page recovers by itself, and shows it once retries run out",
+  ...opts,
+  async fn() {
+    const w = await openPage({ allowHttpErrors: /\/functions\/v1\/analytics\// });
+    try {
+      const unavailable = { status: 503, contentType: "application/json", headers: { "Retry-After": "1" },
+        body: JSON.stringify({ error: "the database is unavailable; retry shortly", retry_after: 1 }) };
+      // Two 503s, then the real API: the panels end ready with no click.
+      let answered503 = 0;
+      let failures = 2;
+      await w.page.route("**/functions/v1/analytics/dashboard?**", (route) => {
+        if (failures > 0) {
+          failures--;
+          answered503++;
+          return route.fulfill(unavailable);
+        }
+        return route.continue();
+      });
+      const started = Date.now();
+      await signIn(w);
+      const p = await pagePeriod(w.page);
+      assertEquals(await waitForPanel(w.page, "summary", p.key, ["ready"]), "ready");
+      assertEquals(answered503, 2);
+      assert(Date.now() - started >= 2000, "the page waited retry_after before each new request");
+      assertEquals(await w.page.locator("[data-state=error]").count(), 0);
+
+      // A database that stays down: after three retries the panels say so, with Retry.
+      failures = Infinity;
+      answered503 = 0;
+      await w.page.reload();
+      await w.page.waitForSelector("[data-testid=panel-summary][data-state=error]", { timeout: 15_000 });
+      const text = await w.page.locator("[data-testid=panel-summary] .panel-status").textContent();
+      assert(text?.includes("the database is unavailable; retry shortly (HTTP 503)"), text ?? "");
+      assertEquals(answered503, 4, "the first request and three retries");
       assertClean(w);
     } finally {
       await w.close();

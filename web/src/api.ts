@@ -136,9 +136,23 @@ async function accessToken(): Promise<string> {
 
 export type Period = { start: string; end: string; tz: string };
 
-async function getJson<T>(path: string, params: Record<string, string>, schema: z.ZodType<T>, signal?: AbortSignal) {
-  const qs = new URLSearchParams(params).toString();
-  const url = `${BASE_URL}/functions/v1/analytics/${path}${qs ? `?${qs}` : ""}`;
+// A 503 is the database restarting or recovering (docs/api.md): asked again after the API's
+// retry_after, a few times, before the panels show it, so the page rides out a restart on its own.
+const UNAVAILABLE_RETRIES = 3;
+const UNAVAILABLE_MAX_WAIT_S = 10;
+
+function wait(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new DOMException("aborted", "AbortError"));
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(new DOMException("aborted", "AbortError"));
+    }, { once: true });
+  });
+}
+
+async function answerOf(url: string, signal?: AbortSignal): Promise<{ res: Response; body: unknown }> {
   let res: Response;
   try {
     res = await fetch(url, {
@@ -154,6 +168,20 @@ async function getJson<T>(path: string, params: Record<string, string>, schema: 
   try {
     body = text ? JSON.parse(text) : null;
   } catch { /* not JSON */ }
+  return { res, body };
+}
+
+async function getJson<T>(path: string, params: Record<string, string>, schema: z.ZodType<T>, signal?: AbortSignal) {
+  const qs = new URLSearchParams(params).toString();
+  const url = `${BASE_URL}/functions/v1/analytics/${path}${qs ? `?${qs}` : ""}`;
+  let { res, body } = await answerOf(url, signal);
+  for (let attempt = 1; res.status === 503 && attempt <= UNAVAILABLE_RETRIES; attempt++) {
+    // The body's retry_after: a cross-origin page cannot read the Retry-After header.
+    const told = Number((body as { retry_after?: unknown } | null)?.retry_after);
+    const seconds = Number.isFinite(told) && told > 0 ? Math.min(told, UNAVAILABLE_MAX_WAIT_S) : attempt;
+    await wait(seconds * 1000, signal);
+    ({ res, body } = await answerOf(url, signal));
+  }
   if (!res.ok) {
     const b = (body ?? {}) as { error?: string; msg?: string; message?: string; field?: string };
     throw new ApiError(res.status, b.error ?? b.msg ?? b.message ?? `HTTP ${res.status}`, b.field);
